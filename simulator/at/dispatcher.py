@@ -1,0 +1,120 @@
+"""Maps (command name, kind) to the handler that a subsystem declared next to its state.
+
+A handler is a method decorated with @command. Its parameters after `self` are the command's
+arguments, converted by annotation (int accepts decimal or 0x hex, str accepts quoted or bare
+text); a parameter named `ctx` receives the Context instead. It returns reply values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.at.command import Arg, Bare, Command, Kind
+from simulator.at.errors import AtError
+from simulator.at.replies import Replies
+
+TEST, READ, WRITE, EXEC = Kind.TEST, Kind.READ, Kind.WRITE, Kind.EXEC
+_MARK = "_at_commands"
+
+
+def command(name: str, *kinds: Kind) -> Callable[[Callable], Callable]:
+    """Declare a handler for `name` (as typed after AT: "+CSQ", "E", "&W") and its kinds."""
+
+    def mark(func: Callable) -> Callable:
+        getattr(func, _MARK, None) or setattr(func, _MARK, [])
+        getattr(func, _MARK).extend((name.upper(), kind) for kind in kinds or (EXEC,))
+        return func
+
+    return mark
+
+
+@dataclass
+class Context:
+    """What a handler may need besides its arguments: the command and the channel it came on."""
+
+    command: Command
+    channel: Any  # simulator.channel.Channel; Any to keep the AT layer free of the port layer
+
+
+Handler = Callable[..., Replies]
+
+
+class Dispatcher:
+    def __init__(self, owners: Iterable[object], disabled: Iterable[str] = ()):
+        self._table: dict[tuple[str, Kind], Handler] = {}
+        for owner in owners:
+            for _, method in inspect.getmembers(owner, inspect.ismethod):
+                for key in getattr(method, _MARK, ()):
+                    self._table[key] = method  # later owners override earlier ones
+            # handlers whose command names come from profile data
+            for name, kind, handler in getattr(owner, "data_handlers", lambda: ())():
+                self._table[(name, kind)] = handler
+        off = {name.upper() for name in disabled}  # what this model lacks of a shared set
+        self._table = {key: h for key, h in self._table.items() if key[0] not in off}
+
+    def knows(self, name: str) -> bool:
+        return any(key[0] == name for key in self._table)
+
+    def lookup(self, cmd: Command) -> Handler | None:
+        handler = self._table.get((cmd.name, cmd.kind))
+        if handler is None and cmd.name.startswith("S") and cmd.name[1:].isdigit():
+            handler = self._table.get(("S", cmd.kind))  # one handler serves every S-register
+        return handler
+
+    async def call(self, handler: Handler, ctx: Context) -> Replies:
+        result = handler(*bind(handler, ctx))
+        return await result if inspect.isawaitable(result) else result
+
+
+def bind(handler: Handler, ctx: Context) -> list[Any]:
+    """Convert the command's arguments to the handler's parameters, or raise invalid_param."""
+    params = [p for p in inspect.signature(handler).parameters.values() if p.name != "ctx"]
+    hints = _hints(handler)
+    args = list(ctx.command.args)
+    if len(args) > len(params) and not any(p.kind is p.VAR_POSITIONAL for p in params):
+        raise AtError("invalid_param")
+    values: list[Any] = []
+    for i, param in enumerate(params):
+        if param.kind is param.VAR_POSITIONAL:
+            values.extend(args[i:])
+            break
+        arg = args[i] if i < len(args) else None
+        if arg is None:
+            if param.default is param.empty:
+                raise AtError("invalid_param")
+            values.append(param.default)
+        else:
+            values.append(_convert(arg, hints.get(param.name, str)))
+    if "ctx" in inspect.signature(handler).parameters:
+        return [ctx, *values]
+    return values
+
+
+def _hints(handler: Handler) -> dict[str, Any]:
+    func = getattr(handler, "__func__", handler)
+    cached = getattr(func, "_at_hints", None)
+    if cached is None:
+        cached = typing.get_type_hints(func)
+        func._at_hints = cached
+    return cached
+
+
+def _convert(arg: Arg, hint: Any) -> Any:
+    wanted = {t for t in typing.get_args(hint) if t is not type(None)} or {hint}
+    if isinstance(arg, int):
+        if int in wanted:
+            return arg
+        raise AtError("invalid_param")
+    if int in wanted and isinstance(arg, Bare):
+        try:
+            return int(arg, 16) if arg[:2].lower() == "0x" else int(arg, 10)
+        except ValueError:
+            if str not in wanted:
+                raise AtError("invalid_param") from None
+    if str in wanted and isinstance(arg, str):
+        return arg
+    raise AtError("invalid_param")

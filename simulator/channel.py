@@ -1,0 +1,141 @@
+"""One host connection to a module (the PTY, a TCP or a UNIX client): its V.250 settings, its
+line discipline, the execution of its command lines and the URCs held back for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from simulator.at.command import Command
+from simulator.at.dispatcher import Context
+from simulator.at.errors import AtError
+from simulator.at.formatter import LineSettings
+from simulator.at.parser import parse
+from simulator.at.replies import ERROR, OK, Final, Info, Prompt, Response
+from simulator.line.discipline import LineDiscipline, Mode
+
+if TYPE_CHECKING:
+    from simulator.module import Module
+
+
+class Channel:
+    def __init__(self, module: Module, name: str, write: Callable[[bytes], None]):
+        self.module = module
+        self.name = name
+        self._write = write
+        self.settings: LineSettings = module.saved_line_settings()
+        self.line = LineDiscipline(
+            self.settings, module.profile.line_limit, self.write, self._on_line
+        )
+        self._held: list[Info] = []
+        self._task: asyncio.Task | None = None
+        self.closed = False
+
+    # -- bytes ------------------------------------------------------------------------------
+    def receive(self, data: bytes) -> None:
+        self.module.log.bytes_in(self.name, data)
+        if self.module.booting:
+            return  # the UART is not listening until the firmware is up
+        self.line.feed(data)
+
+    def write(self, data: bytes) -> None:
+        if data and not self.closed:
+            self.module.log.bytes_out(self.name, data)
+            self._write(data)
+
+    # -- URCs -------------------------------------------------------------------------------
+    def deliver(self, line: Info) -> None:
+        """A URC never splits a response: while a command runs it waits for the final result."""
+        if self.line.mode is Mode.COMMAND and not self._held:
+            self.write(self.module.formatter.urc(line, self.settings))
+        else:
+            self._held.append(line)
+
+    def _flush_held(self) -> None:
+        if self.line.mode is not Mode.COMMAND:
+            return  # still busy: the next final result flushes again
+        held, self._held = self._held, []
+        for line in held:
+            self.write(self.module.formatter.urc(line, self.settings))
+
+    # -- command lines ----------------------------------------------------------------------
+    def _on_line(self, body: str | None) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run_line(body))
+
+    async def _run_line(self, body: str | None) -> None:
+        try:
+            final = await self._execute(body)
+            self.write(self.module.formatter.final(final, self.settings, self.module.cmee))
+        except Exception as exc:  # a bug must not kill the port: answer like a module would
+            self.module.log.emit("internal-error", error=repr(exc))
+            self.write(self.module.formatter.final(ERROR, self.settings, 0))
+        finally:
+            self.line.done()
+            if self._held:
+                self.module.clock.call_later(self.module.profile.urc_gap, self._flush_held)
+
+    async def _execute(self, body: str | None) -> Final:
+        if body is None:
+            return ERROR  # longer than the module's line buffer
+        try:
+            commands = parse(self.module.profile.grammar, body)
+        except SyntaxError:
+            return ERROR
+        async with self.module.busy:
+            for command in commands:
+                response = await self._run_command(command)
+                final = response.final or OK
+                if final != OK:
+                    return final  # the first failure (or a CONNECT...) ends the line
+        return OK
+
+    async def _run_command(self, command: Command) -> Response:
+        module = self.module
+        handler = module.dispatcher.lookup(command)
+        if handler is None:
+            return Response(final=ERROR)
+        ctx = Context(command, self)
+        try:
+            response = Response.of(await module.dispatcher.call(handler, ctx))
+            self.write(module.formatter.lines(response.lines, self.settings))
+            while response.prompt is not None:
+                response = await self._data_entry(response.prompt)
+                self.write(module.formatter.lines(response.lines, self.settings))
+        except AtError as error:
+            return Response(final=module.error_reply(error))
+        return response
+
+    async def _data_entry(self, prompt: Prompt) -> Response:
+        """Print the prompt, collect the payload, and hand it to the command."""
+        loop = asyncio.get_running_loop()
+        payload: asyncio.Future[bytes | None] = loop.create_future()
+        self.write(self.module.formatter.prompt(prompt, self.settings))
+        self.line.collect(prompt.length, lambda data: payload.done() or payload.set_result(data),
+                          echo=prompt.echo)
+        timer = None
+        if prompt.timeout is not None:
+            timer = self.module.clock.call_later(prompt.timeout, self.line.cancel_data)
+        data = await payload
+        if timer:
+            timer.cancel()
+        if data is None:
+            replies = prompt.on_cancel() if prompt.on_cancel else OK
+        else:
+            replies = prompt.on_data(data)
+            if asyncio.iscoroutine(replies):
+                replies = await replies
+        return Response.of(replies)
+
+    def reset(self) -> None:
+        """After a reboot the channel's V.250 settings are the saved ones again."""
+        saved = self.module.saved_line_settings()
+        for key, value in vars(saved).items():
+            setattr(self.settings, key, value)  # the line discipline shares this object
+
+    def close(self) -> None:
+        self.closed = True
+        if self._task and not self._task.done():
+            self._task.cancel()
+

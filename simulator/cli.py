@@ -1,0 +1,95 @@
+"""The `modemsim` command: run a module, list profiles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from simulator import profile as profiles
+from simulator.runner import Options, Simulation
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modemsim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a module on a PTY")
+    run.add_argument("--profile", required=True)
+    run.add_argument("--name", help="module name (default: the profile name)")
+    run.add_argument("--link", type=Path, help="stable symlink to the PTY")
+    run.add_argument("--time-scale", type=_positive, default=1.0,
+                     help="module seconds per real second (default 1)")
+    run.add_argument("--log", type=Path, help="traffic log, human-readable")
+    run.add_argument("--log-json", type=Path, help="traffic and events as JSON lines")
+    run.add_argument("--data-dir", type=Path, help="the module's persistent data")
+    run.add_argument("--tcp", type=_host_port, action="append", default=[],
+                     metavar="HOST:PORT", help="also serve the module on TCP")
+    run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
+                     help="also serve the module on a UNIX stream socket")
+
+    sub.add_parser("profiles", help="list the profiles")
+    return parser
+
+
+async def _run(options: Options) -> int:
+    simulation = await Simulation.start(options)
+    print(simulation.ready_line(), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await simulation.stop()
+    return 0
+
+
+def _profiles() -> int:
+    rows = [("profile", "module", "family", "echo", "boot")]
+    for name in profiles.available():
+        p = profiles.load(name)
+        rows.append((name, p.module, p.family, "on" if p.echo else "off",
+                     " / ".join(b.line for b in p.boot) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "profiles":
+            return _profiles()
+        options = Options(
+            profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
+            log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
+            unix=args.unix,
+        )
+        return asyncio.run(_run(options))
+    except profiles.ProfileError as exc:
+        print(f"modemsim: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"modemsim: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

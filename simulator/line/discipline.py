@@ -1,0 +1,155 @@
+"""The byte-level front end of one channel, as a real module's UART handler behaves.
+
+Modes: COMMAND (assemble an AT line: echo, S3/S5, LF swallowing, A/), BUSY (a command is
+running: bytes wait in a backlog) and DATA (after a `>` prompt: fixed length, or Ctrl-Z /
+ESC). It knows nothing of commands or modules: it calls back with what it assembled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum, auto
+
+from simulator.at.formatter import LineSettings
+
+CTRL_Z, ESC, LF = 0x1A, 0x1B, 0x0A
+
+
+class Mode(Enum):
+    COMMAND = auto()
+    BUSY = auto()
+    DATA = auto()
+
+
+class LineDiscipline:
+    def __init__(
+        self,
+        settings: LineSettings,
+        limit: int,
+        echo: Callable[[bytes], None],
+        on_line: Callable[[str | None], None],
+    ):
+        """`on_line(body)` gets the text after "AT", or None for an over-long line."""
+        self.settings = settings
+        self.limit = limit
+        self._echo = echo
+        self._on_line = on_line
+        self.mode = Mode.COMMAND
+        self._line = bytearray()
+        self._overflow = False
+        self._previous = ""  # the last line, for A/
+        self._after_cr = False
+        self._backlog = bytearray()
+        # data entry
+        self._want: int | None = None
+        self._data = bytearray()
+        self._data_echo = True
+        self._on_data: Callable[[bytes | None], None] | None = None
+
+    # -- mode changes requested by the channel ------------------------------------------
+    def done(self) -> None:
+        """The running command finished: back to command mode, then work off the backlog."""
+        if self.mode in (Mode.BUSY, Mode.DATA):
+            self.mode = Mode.COMMAND
+        backlog, self._backlog = bytes(self._backlog), bytearray()
+        if backlog:
+            self.feed(backlog)
+
+    def collect(self, length: int | None, on_data: Callable[[bytes | None], None],
+                echo: bool = True) -> None:
+        """Enter data entry; `on_data` gets the payload, or None when ESC cancels."""
+        self.mode = Mode.DATA
+        self._want, self._data, self._on_data = length, bytearray(), on_data
+        self._data_echo = echo
+        if length == 0:
+            self._finish_data(b"")
+        elif self._backlog:  # payload typed before the prompt was printed
+            backlog, self._backlog = bytes(self._backlog), bytearray()
+            self.feed(backlog)
+
+    def cancel_data(self) -> None:
+        if self.mode is Mode.DATA:
+            self._finish_data(None)
+
+    # -- bytes from the host ---------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        for i, byte in enumerate(data):
+            if byte == LF and self._after_cr:
+                self._after_cr = False  # CR LF ends a line once; the LF is never payload
+                continue
+            self._after_cr = False
+            mode = self.mode
+            if mode is Mode.COMMAND:
+                self._command_byte(byte)
+            elif mode is Mode.BUSY:
+                self._backlog += data[i:]
+                return
+            else:
+                self._data_byte(byte)
+
+    def _command_byte(self, byte: int) -> None:
+        s = self.settings
+        if byte in (CTRL_Z, ESC):
+            return  # stray terminators after a fixed-length send are ignored
+        if s.echo:
+            self._echo(bytes((byte,)))
+        if byte == s.sregs[3]:
+            self._after_cr = True
+            self._end_line()
+        elif byte == s.sregs[5]:
+            if self._line:
+                self._line.pop()
+        elif byte == ord("/") and self._line[-1:] in (b"A", b"a") and not _has_at(self._line):
+            self._line.clear()
+            self._dispatch(self._previous)
+        elif len(self._line) < self.limit:
+            self._line.append(byte)
+        else:
+            self._overflow = True
+
+    def _end_line(self) -> None:
+        line, overflow = bytes(self._line), self._overflow
+        self._line.clear()
+        self._overflow = False
+        start = _at_index(line)
+        if start < 0:
+            return  # no "AT" on the line: real modules stay silent
+        if overflow:
+            self.mode = Mode.BUSY
+            self._on_line(None)
+            return
+        self._previous = line[start + 2:].decode("latin-1")
+        self._dispatch(self._previous)
+
+    def _dispatch(self, body: str) -> None:
+        self.mode = Mode.BUSY
+        self._on_line(body)
+
+    def _data_byte(self, byte: int) -> None:
+        if self._want is None:
+            if byte == CTRL_Z:
+                self._finish_data(bytes(self._data))
+                return
+            if byte == ESC:
+                self._finish_data(None)
+                return
+        if self._data_echo and self.settings.echo:
+            self._echo(bytes((byte,)))
+        self._data.append(byte)
+        if self._want is not None and len(self._data) >= self._want:
+            self._finish_data(bytes(self._data))
+
+    def _finish_data(self, payload: bytes | None) -> None:
+        callback, self._on_data = self._on_data, None
+        self.mode = Mode.BUSY
+        self._data = bytearray()
+        if callback:
+            callback(payload)
+
+
+def _at_index(line: bytes) -> int:
+    return line.upper().find(b"AT")
+
+
+def _has_at(line: bytes) -> bool:
+    return _at_index(line) >= 0

@@ -1,0 +1,131 @@
+"""A simulated module: its profile, its subsystems and their handlers, its host channels."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
+
+from simulator.at.dispatcher import Dispatcher
+from simulator.at.errors import AtError
+from simulator.at.formatter import Formatter, LineSettings
+from simulator.at.replies import ERROR, CmeError, CmsError, Final, Info
+from simulator.channel import Channel
+from simulator.clock import Clock, Timer
+from simulator.profile import Profile
+from simulator.resources import default_data_dir
+from simulator.storage import Store
+from simulator.subsystems import REGISTRY
+from simulator.subsystems.base import Subsystem
+from simulator.traffic import TrafficLog
+
+S = TypeVar("S", bound=Subsystem)
+
+
+class Module:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        name: str | None = None,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+        log: TrafficLog | None = None,
+    ):
+        self.profile = profile
+        self.name = name or profile.name
+        self.clock = clock or Clock()
+        self.log = log or TrafficLog()
+        self.store = Store(data_dir or default_data_dir(self.name))
+        self.rng = random.Random(self.name)  # every random choice is reproducible per module
+        self.formatter = Formatter(profile.style)
+        self.cmee = 0
+        self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
+        self.booting = False
+        self.channels: list[Channel] = []
+        self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
+        self.dispatcher = Dispatcher(
+            self.subsystems, profile.data.get("commands", {}).get("disable", [])
+        )
+        self._boot_timers: list[Timer] = []
+
+    def get(self, kind: type[S]) -> S:
+        """The subsystem of that class (or a subclass), for subsystems that work together."""
+        return next(s for s in self.subsystems if isinstance(s, kind))
+
+    # -- channels and URCs ------------------------------------------------------------------
+    def attach(self, name: str, write: Callable[[bytes], None]) -> Channel:
+        channel = Channel(self, name, write)
+        self.channels.append(channel)
+        self.log.emit("attach", channel=name)
+        return channel
+
+    def detach(self, channel: Channel) -> None:
+        channel.close()
+        if channel in self.channels:
+            self.channels.remove(channel)
+            self.log.emit("detach", channel=channel.name)
+
+    def urc(self, line: Info) -> None:
+        """An unsolicited line to every channel (held back while a command runs there)."""
+        self.log.emit("urc", line=self.formatter.info(line))
+        for channel in list(self.channels):
+            channel.deliver(line)
+
+    def urc_later(self, delay: float, line: Info) -> Timer:
+        return self.clock.call_later(delay, self.urc, line)
+
+    # -- errors -----------------------------------------------------------------------------
+    def error_reply(self, error: AtError) -> Final:
+        code = error.code
+        if isinstance(code, str):
+            code = self.profile.error_code(code)
+        if code is None:
+            return ERROR
+        return CmsError(code) if error.cms else CmeError(code)
+
+    # -- V.250 settings, as AT&W saved them -------------------------------------------------
+    def default_line_settings(self) -> LineSettings:
+        settings = LineSettings(echo=self.profile.echo)
+        sregs = self.profile.data.get("v250", {}).get("sregs", {})
+        settings.sregs.update({number: spec["default"] for number, spec in sregs.items()})
+        return settings
+
+    def saved_line_settings(self) -> LineSettings:
+        saved = self.store.load("v250", {})
+        settings = self.default_line_settings()
+        for key in ("echo", "verbose", "quiet"):
+            if key in saved:
+                setattr(settings, key, saved[key])
+        settings.sregs.update({int(k): v for k, v in saved.get("sregs", {}).items()})
+        return settings
+
+    def save_line_settings(self, settings: LineSettings) -> None:
+        self.store.save("v250", {**asdict(settings), "cmee": self.cmee})
+
+    # -- power ------------------------------------------------------------------------------
+    def boot(self) -> None:
+        """Power on: every subsystem to its power-on state, then the banner on its timeline."""
+        for timer in self._boot_timers:
+            timer.cancel()
+        for subsystem in self.subsystems:
+            subsystem.reset()
+        for channel in self.channels:
+            channel.reset()
+        self.log.emit("boot", profile=self.profile.name)
+        self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
+                             for b in self.profile.boot]
+
+    def reboot(self) -> None:
+        """A reset: the UART goes deaf for the reset time, then the module boots again."""
+        self.booting = True
+        self.log.emit("reset")
+
+        def up() -> None:
+            self.booting = False
+            self.boot()
+
+        self.clock.call_later(self.profile.reset_delay, up)

@@ -1,0 +1,63 @@
+"""TCP and UNIX stream ports: every connection is its own channel to the same module, so a
+client may connect while an earlier connection is still open (ModemManager does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from simulator.module import Module
+
+
+class StreamPort:
+    def __init__(self, module: Module):
+        self.module = module
+        self.server: asyncio.AbstractServer | None = None
+        self.label = ""
+        self._path: Path | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def listen_tcp(self, host: str, port: int) -> None:
+        self.server = await asyncio.start_server(self._serve, host, port)
+        bound = self.server.sockets[0].getsockname()
+        self.label = f"tcp:{bound[0]}:{bound[1]}"
+
+    async def listen_unix(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.server = await asyncio.start_unix_server(self._serve, str(path))
+        os.chmod(path, 0o600)
+        self._path, self.label = path, f"unix:{path}"
+
+    @property
+    def address(self) -> tuple | str:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or len(self._writers)
+        channel = self.module.attach(f"{self.label}<{peer}>", writer.write)
+        self._writers.add(writer)
+        try:
+            while data := await reader.read(65536):
+                channel.receive(data)
+        except ConnectionError:
+            pass
+        finally:
+            self._writers.discard(writer)
+            self.module.detach(channel)
+            writer.close()
+
+    async def close(self) -> None:
+        if self.server is None:
+            return
+        self.server.close()
+        for writer in list(self._writers):
+            writer.close()
+        await self.server.wait_closed()
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._path.unlink()

@@ -1,0 +1,38 @@
+"""Where the shipped data (grammars, profiles) and the per-user directories are."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _data_dir(name: str) -> Path:
+    # A source checkout keeps the data at the top of the repository; an installed wheel
+    # carries it as the packages simulator.grammars and simulator.profiles.
+    local = _REPO / name
+    if local.is_dir():
+        return local
+    return Path(str(resources.files(f"simulator.{name}")))
+
+
+def grammar_dir() -> Path:
+    return _data_dir("grammars")
+
+
+def profile_dir() -> Path:
+    return _data_dir("profiles")
+
+
+def user_cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "modemsim"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_data_dir(module_name: str) -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "modemsim" / module_name

@@ -1,0 +1,10 @@
+"""The subsystems a profile can be made of, by the name profiles use in `subsystems:`."""
+
+from __future__ import annotations
+
+from simulator.subsystems.base import Subsystem
+from simulator.subsystems.identity import Identity
+from simulator.subsystems.power import Power
+from simulator.subsystems.v250 import V250, QEcho
+
+REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (V250, QEcho, Identity, Power)}
