@@ -21,6 +21,7 @@ from simulator.storage import Store
 from simulator.subsystems import REGISTRY
 from simulator.subsystems.base import Subsystem
 from simulator.traffic import TrafficLog
+from simulator.world.network import Network
 
 S = TypeVar("S", bound=Subsystem)
 
@@ -46,6 +47,7 @@ class Module:
         self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
         self.booting = False
         self.channels: list[Channel] = []
+        self.network = Network(self.clock, profile.data.get("network", {}))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
             self.subsystems, profile.data.get("commands", {}).get("disable", [])

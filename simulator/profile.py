@@ -133,15 +133,18 @@ def available() -> list[str]:
 
 @cache
 def load(name: str) -> Profile:
-    path = profile_dir() / f"{name}.yaml"
+    """A profile by name, or by the path of a YAML file (whose base may be a shipped one)."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else profile_dir() / f"{name}.yaml"
     if not path.is_file():
+        if path.suffix and path.parent != profile_dir():
+            raise ProfileError(f"{path}: no such file")
         raise ProfileError(f"unknown profile {name!r} (known: {', '.join(available())})")
     data = _resolve(path, ())
     for key in REQUIRED:
         if key not in data:
             raise ProfileError(f"{path}: missing key {key!r}")
     validate(data, _schema(data.get("subsystems", [])), path)
-    return Profile(name, path, data)
+    return Profile(path.stem, path, data)
 
 
 def _resolve(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -152,6 +155,8 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if base_name is None:
         return data
     base_path = path.parent / f"{base_name}.yaml"
+    if not base_path.is_file():
+        base_path = profile_dir() / f"{base_name}.yaml"
     if not base_path.is_file():
         raise ProfileError(f"{path}: extends: no profile {base_name!r}")
     merged = merge(_resolve(base_path, (*seen, path)), data)
@@ -183,8 +188,9 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _schema(subsystems: list[str]) -> dict[str, Any]:
     from simulator.subsystems import REGISTRY
+    from simulator.world import network
 
-    schema = dict(CORE_SCHEMA)
+    schema = {**CORE_SCHEMA, "network": network.SCHEMA}
     for name in subsystems:
         cls = REGISTRY.get(name)
         if cls and cls.section:

@@ -741,8 +741,8 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
             failure = f"simulator: {exc}"
         except (serial.SerialException, OSError) as exc:
             failure = f"port: {exc}"
-        if failure:
-            log(f"{scenario.id}: simulator stderr: {simulator.stderr_tail()}")
+        if failure and (tail := simulator.stderr_tail()):
+            log(f"{scenario.id}: simulator stderr: {tail}")
     status = FAIL if failure else PASS
     return Result(scenario.id, status, failure or "", time.monotonic() - started)
 

@@ -23,3 +23,7 @@ class Subsystem:
 
     def reset(self) -> None:
         """Power-on state: called at every boot, before the banner."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """This subsystem's state as plain data, for `modemsim ctl state` and tests."""
+        return {}
