@@ -10,6 +10,7 @@ from pathlib import Path
 
 from simulator import profile as profiles
 from simulator.runner import Options, Simulation
+from simulator.world.routes import parse_route
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -17,6 +18,14 @@ def _host_port(text: str) -> tuple[str, int]:
     if not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _route(text: str) -> str:
+    try:
+        parse_route(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _positive(text: str) -> float:
@@ -43,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="HOST:PORT", help="also serve the module on TCP")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
+    run.add_argument("--route", type=_route, action="append", default=[],
+                     metavar="REMOTE=LOCAL",
+                     help="send the module's traffic for HOST[:PORT] to HOST[:PORT] on this "
+                          "machine (repeatable), e.g. 220.180.239.212:8009=127.0.0.1:9000")
 
     sub.add_parser("profiles", help="list the profiles")
     return parser
@@ -80,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            unix=args.unix,
+            unix=args.unix, routes=args.route,
         )
         return asyncio.run(_run(options))
     except profiles.ProfileError as exc:

@@ -12,8 +12,8 @@ from typing import TypeVar
 from simulator.at.dispatcher import Dispatcher
 from simulator.at.errors import AtError
 from simulator.at.formatter import Formatter, LineSettings
-from simulator.at.replies import ERROR, CmeError, CmsError, Final, Info
-from simulator.channel import Channel
+from simulator.at.replies import ERROR, CmeError, CmsError, Data, Final, Info
+from simulator.channel import Channel, FlowControl
 from simulator.clock import Clock, Timer
 from simulator.profile import Profile
 from simulator.resources import default_data_dir
@@ -21,6 +21,7 @@ from simulator.storage import Store
 from simulator.subsystems import REGISTRY
 from simulator.subsystems.base import Subsystem
 from simulator.traffic import TrafficLog
+from simulator.world.internet import Internet
 from simulator.world.network import Network
 
 S = TypeVar("S", bound=Subsystem)
@@ -35,6 +36,7 @@ class Module:
         clock: Clock | None = None,
         data_dir: Path | None = None,
         log: TrafficLog | None = None,
+        routes: list[str] | tuple[str, ...] = (),
     ):
         self.profile = profile
         self.name = name or profile.name
@@ -48,6 +50,7 @@ class Module:
         self.booting = False
         self.channels: list[Channel] = []
         self.network = Network(self.clock, profile.data.get("network", {}))
+        self.internet = Internet(profile.data.get("internet", {}), self.rng, list(routes))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
             self.subsystems, profile.data.get("commands", {}).get("disable", [])
@@ -59,8 +62,9 @@ class Module:
         return next(s for s in self.subsystems if isinstance(s, kind))
 
     # -- channels and URCs ------------------------------------------------------------------
-    def attach(self, name: str, write: Callable[[bytes], None]) -> Channel:
-        channel = Channel(self, name, write)
+    def attach(self, name: str, write: Callable[[bytes], None],
+               flow: FlowControl | None = None) -> Channel:
+        channel = Channel(self, name, write, flow)
         self.channels.append(channel)
         self.log.emit("attach", channel=name)
         return channel
@@ -71,11 +75,12 @@ class Module:
             self.channels.remove(channel)
             self.log.emit("detach", channel=channel.name)
 
-    def urc(self, line: Info) -> None:
-        """An unsolicited line to every channel (held back while a command runs there)."""
+    def urc(self, line: Info, payload: Data | None = None) -> None:
+        """An unsolicited line to every channel (held back while a command runs there), with
+        the raw bytes that follow it for URCs that carry data (+QIURC: "recv",<id>,<len>)."""
         self.log.emit("urc", line=self.formatter.info(line))
         for channel in list(self.channels):
-            channel.deliver(line)
+            channel.deliver(line, payload)
 
     def urc_later(self, delay: float, line: Info) -> Timer:
         return self.clock.call_later(delay, self.urc, line)

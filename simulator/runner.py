@@ -24,6 +24,7 @@ class Options:
     data_dir: Path | None = None
     tcp: list[tuple[str, int]] = field(default_factory=list)
     unix: list[Path] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # REMOTE=LOCAL (simulator.world.routes)
 
 
 class Simulation:
@@ -49,7 +50,7 @@ class Simulation:
         if options.log_json:
             log.open_json(options.log_json)
         module = Module(profile, name=options.name, clock=Clock(options.time_scale),
-                        data_dir=options.data_dir, log=log)
+                        data_dir=options.data_dir, log=log, routes=options.routes)
         pty = PtyPort(module, options.link)
         streams = []
         for host, port in options.tcp:

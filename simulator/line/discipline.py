@@ -1,8 +1,10 @@
 """The byte-level front end of one channel, as a real module's UART handler behaves.
 
 Modes: COMMAND (assemble an AT line: echo, S3/S5, LF swallowing, A/), BUSY (a command is
-running: bytes wait in a backlog) and DATA (after a `>` prompt: fixed length, or Ctrl-Z /
-ESC). It knows nothing of commands or modules: it calls back with what it assembled.
+running: bytes wait in a backlog), DATA (after a `>` prompt: fixed length, or Ctrl-Z /
+ESC) and ONLINE (transparent data mode after CONNECT: raw bytes to a sink, left by a guarded
+`+++`, see online.py). It knows nothing of commands or modules: it calls back with what it
+assembled.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Callable
 from enum import Enum, auto
 
 from simulator.at.formatter import LineSettings
+from simulator.clock import Clock
+from simulator.line.online import Escape
 
 CTRL_Z, ESC, LF = 0x1A, 0x1B, 0x0A
 
@@ -19,6 +23,7 @@ class Mode(Enum):
     COMMAND = auto()
     BUSY = auto()
     DATA = auto()
+    ONLINE = auto()
 
 
 class LineDiscipline:
@@ -45,6 +50,7 @@ class LineDiscipline:
         self._data = bytearray()
         self._data_echo = True
         self._on_data: Callable[[bytes | None], None] | None = None
+        self._online: Escape | None = None
 
     # -- mode changes requested by the channel ------------------------------------------
     def done(self) -> None:
@@ -67,12 +73,32 @@ class LineDiscipline:
             backlog, self._backlog = bytes(self._backlog), bytearray()
             self.feed(backlog)
 
+    def online(self, clock: Clock, guard: float, sink: Callable[[bytes], None],
+               on_escape: Callable[[], None]) -> None:
+        """Enter online data mode: bytes go to `sink` until a guarded `+++` (`on_escape`)."""
+        self.mode = Mode.ONLINE
+        self._online = Escape(clock, guard, sink, on_escape)
+        backlog, self._backlog = bytes(self._backlog), bytearray()
+        if backlog:  # data typed right after CONNECT, before the mode changed
+            self._online.feed(backlog)
+
+    def offline(self) -> None:
+        """Leave online data mode (after the escape, or because the link dropped)."""
+        if self._online is not None:
+            self._online.close()
+            self._online = None
+        if self.mode is Mode.ONLINE:
+            self.mode = Mode.BUSY  # the channel prints OK / NO CARRIER, then calls done()
+
     def cancel_data(self) -> None:
         if self.mode is Mode.DATA:
             self._finish_data(None)
 
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        if self.mode is Mode.ONLINE and self._online is not None:
+            self._online.feed(data)  # whole reads at once: bulk data must stay fast
+            return
         for i, byte in enumerate(data):
             if byte == LF and self._after_cr:
                 self._after_cr = False  # CR LF ends a line once; the LF is never payload

@@ -9,6 +9,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from simulator.channel import Channel, FlowControl
 from simulator.module import Module
 
 
@@ -19,6 +20,8 @@ class StreamPort:
         self.label = ""
         self._path: Path | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._draining: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     async def listen_tcp(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self._serve, host, port)
@@ -39,7 +42,11 @@ class StreamPort:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or len(self._writers)
-        channel = self.module.attach(f"{self.label}<{peer}>", writer.write)
+        transport = writer.transport
+        flow = FlowControl(transport.get_write_buffer_size, transport.pause_reading,
+                           transport.resume_reading)
+        channel = self.module.attach(f"{self.label}<{peer}>",
+                                     lambda data: self._write(writer, channel, data), flow)
         self._writers.add(writer)
         try:
             while data := await reader.read(65536):
@@ -50,6 +57,25 @@ class StreamPort:
             self._writers.discard(writer)
             self.module.detach(channel)
             writer.close()
+
+    def _write(self, writer: asyncio.StreamWriter, channel: Channel, data: bytes) -> None:
+        writer.write(data)
+        if channel.room() or writer in self._draining:
+            return
+        self._draining.add(writer)
+
+        async def drain() -> None:  # tell the channel once the client has caught up
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return
+            finally:
+                self._draining.discard(writer)
+            channel.drained()
+
+        task = asyncio.get_running_loop().create_task(drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         if self.server is None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.identity import Identity
+from simulator.subsystems.pdp import PdpContexts, StaticLink
 from simulator.subsystems.power import Power
+from simulator.subsystems.qi_config import QiConfig
+from simulator.subsystems.qi_errors import QiErrors
+from simulator.subsystems.qi_services import QiServices
+from simulator.subsystems.qi_sockets import QiSockets
 from simulator.subsystems.v250 import V250, QEcho
 
-REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (V250, QEcho, Identity, Power)}
+REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
+    V250, QEcho, Identity, Power, PdpContexts, StaticLink, QiErrors, QiConfig, QiSockets,
+    QiServices)}
