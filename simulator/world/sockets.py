@@ -21,7 +21,7 @@ import struct
 import termios
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from simulator.world.routes import Endpoint
 
@@ -73,9 +73,8 @@ class TcpConnection(asyncio.Protocol):
 
     # -- asyncio callbacks --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=self.send_buffer, low=self.send_buffer // 4)
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(high=self.send_buffer, low=self.send_buffer // 4)
         if self._on_made:
             self._on_made(self)
 
@@ -186,8 +185,7 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self.dropped = 0  # datagrams that found the receive buffer full
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
         if self.receiver is None or self.receiver.offer(data, _pair(addr)) < len(data):
