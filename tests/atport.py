@@ -11,6 +11,7 @@ from modem import Port
 
 # final results of socket commands, besides OK and the errors
 FINAL = re.compile(rb"\r\n(OK|ERROR|SEND OK|SEND FAIL|CONNECT|NO CARRIER|\+CME ERROR: [^\r]*)\r\n")
+PROMPT = re.compile(rb"\r\n> ")
 
 
 class AtPort(Port):
@@ -39,13 +40,14 @@ class AtPort(Port):
         data, self.buffer = bytes(self.buffer[:size]), self.buffer[size:]
         return data
 
-    def at(self, line: str | bytes, timeout: float = 10.0) -> bytes:
-        """Send a command line; return its response through the final result."""
+    def at(self, line: str | bytes, timeout: float = 10.0, prompt: bool = False) -> bytes:
+        """Send a command line; return its response through the final result (or through
+        the data prompt, when `prompt`)."""
         if isinstance(line, str):
             line = line.encode()
         self.write(line + b"\r")
         deadline = time.monotonic() + timeout
-        while not (match := FINAL.search(self.buffer)):
+        while not (match := FINAL.search(self.buffer) or (prompt and PROMPT.search(self.buffer))):
             self._fill(deadline, f"the result of {line!r}")
         data, self.buffer = bytes(self.buffer[:match.end()]), self.buffer[match.end():]
         return data

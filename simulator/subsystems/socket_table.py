@@ -424,7 +424,8 @@ class SocketTable:
         try:
             if sock.service is Service.TCP:
                 assert target is not None
-                link = await connect_tcp(target[0], target[1], sock.local_port, self.send_buffer)
+                link = await connect_tcp(target[0], target[1], sock.local_port,
+                                         self.send_buffer, self.recv_buffer)
                 sock.link = link
                 sock.state = State.CONNECTED
                 link.bind(sock)
@@ -436,7 +437,8 @@ class SocketTable:
                 where = self.listen_address(sock)
                 self._bind_udp(sock, await open_udp(where))
             else:
-                listener = TcpListener(self.send_buffer, lambda c: self._accept(sock, c))
+                listener = TcpListener(self.send_buffer, self.recv_buffer,
+                                       lambda c: self._accept(sock, c))
                 await listener.listen(*self.listen_address(sock))
                 sock.link = listener
                 sock.state = State.LISTENING

@@ -213,16 +213,26 @@ class UdpEndpoint(asyncio.DatagramProtocol):
 class TcpListener:
     """A listening socket; each client is handed to `on_accept`, which binds it or refuses."""
 
-    def __init__(self, send_buffer: int, on_accept: Callable[[TcpConnection], bool]):
+    def __init__(self, send_buffer: int, recv_buffer: int,
+                 on_accept: Callable[[TcpConnection], bool]):
         self.send_buffer = send_buffer
+        self.recv_buffer = recv_buffer
         self._on_accept = on_accept
         self.server: asyncio.AbstractServer | None = None
 
     async def listen(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = _sized(family, self.send_buffer, self.recv_buffer)  # accepted sockets inherit
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(16)
+        except BaseException:
+            sock.close()
+            raise
         self.server = await loop.create_server(
-            lambda: TcpConnection(self.send_buffer, self._accepted), host, port,
-            reuse_address=True)
+            lambda: TcpConnection(self.send_buffer, self._accepted), sock=sock)
 
     def _accepted(self, connection: TcpConnection) -> None:
         if not self._on_accept(connection):
@@ -238,18 +248,30 @@ class TcpListener:
             self.server.close()
 
 
-async def connect_tcp(host: str, port: int, local_port: int, send_buffer: int) -> TcpConnection:
+def _sized(family: int, send_buffer: int, recv_buffer: int) -> socket.socket:
+    """A TCP socket whose kernel buffers are about the module's: its window is the module's."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+    return sock
+
+
+async def connect_tcp(host: str, port: int, local_port: int, send_buffer: int,
+                      recv_buffer: int) -> TcpConnection:
     """Connect for real; OSError on refusal or no route."""
     loop = asyncio.get_running_loop()
-    local = None
-    if local_port:
-        local = ("::" if ":" in host else "0.0.0.0", local_port)
-    _, protocol = await loop.create_connection(
-        lambda: TcpConnection(send_buffer), host, port, local_addr=local)
-    sock = protocol.transport.get_extra_info("socket") if protocol.transport else None
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    family, _, _, _, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))[0]
+    sock = _sized(family, send_buffer, recv_buffer)
+    try:
+        if local_port:
+            sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", local_port))
+        await loop.sock_connect(sock, address)
+    except BaseException:
+        sock.close()
+        raise
+    _, protocol = await loop.create_connection(lambda: TcpConnection(send_buffer), sock=sock)
     return protocol
 
 
