@@ -21,7 +21,9 @@ class AtPort(Port):
 
     def _fill(self, deadline: float, what: str) -> None:
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; got {bytes(self.buffer)!r}")
+            got = bytes(self.buffer)
+            shown = repr(got) if len(got) < 300 else f"{len(got)} bytes ending {got[-200:]!r}"
+            raise AssertionError(f"timed out waiting for {what}; got {shown}")
         self.buffer += self.port.read(self.port.in_waiting or 1)
 
     def take(self, token: bytes, timeout: float = 10.0) -> bytes:

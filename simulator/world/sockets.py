@@ -65,6 +65,7 @@ class TcpConnection(asyncio.Protocol):
         self._on_made = on_made
         self._held = bytearray()  # arrived, not yet taken by the module side
         self._paused = False
+        self._delivering = False
         self._eof = False
         self._error: OSError | None = None
         self._told_closed = False
@@ -79,12 +80,8 @@ class TcpConnection(asyncio.Protocol):
             self._on_made(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._held or self.receiver is None:
-            self._hold(data)
-            return
-        taken = self.receiver.offer(data, None)
-        if taken < len(data):
-            self._hold(data[taken:])
+        self._held += data
+        self._deliver()
 
     def eof_received(self) -> bool:
         self._eof = True
@@ -108,25 +105,36 @@ class TcpConnection(asyncio.Protocol):
             self.receiver.writable()
 
     # -- downlink flow control ----------------------------------------------------------------
-    def _hold(self, data: bytes) -> None:
-        self._held += data
-        if not self._paused and self.transport and not self.transport.is_closing():
+    def _deliver(self) -> None:
+        """Offer what is held until the module side takes no more; read from the kernel only
+        while nothing is held. Offering may make the module consume and call `resume` at once
+        (re-entrantly): the loop notices the room it made."""
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while self._held and self.receiver is not None:
+                taken = self.receiver.offer(bytes(self._held[:_READ_CHUNK]), None)
+                if not taken:
+                    break
+                del self._held[:taken]
+        finally:
+            self._delivering = False
+        self._set_reading(not self._held)
+        self._maybe_report_close()
+
+    def _set_reading(self, reading: bool) -> None:
+        if self.transport is None or self.transport.is_closing() or reading != self._paused:
+            return
+        if reading:
+            self.transport.resume_reading()
+        else:
             self.transport.pause_reading()
-            self._paused = True
+        self._paused = not reading
 
     def resume(self) -> None:
-        """The module side has room again: offer what is held, then read from the kernel."""
-        if self.receiver is None:
-            return
-        if self._held:
-            taken = self.receiver.offer(bytes(self._held[:_READ_CHUNK * 4]), None)
-            del self._held[:taken]
-            if self._held:
-                return
-        if self._paused and self.transport and not self.transport.is_closing():
-            self.transport.resume_reading()
-            self._paused = False
-        self._maybe_report_close()
+        """The module side has room again."""
+        self._deliver()
 
     def _maybe_report_close(self) -> None:
         # the close is news only once everything before it has been taken
@@ -136,7 +144,7 @@ class TcpConnection(asyncio.Protocol):
 
     def bind(self, receiver: Receiver) -> None:
         self.receiver = receiver
-        self.resume()
+        self._deliver()
 
     # -- uplink ---------------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
