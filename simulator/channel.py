@@ -29,7 +29,7 @@ class Channel:
         self.line = LineDiscipline(
             self.settings, module.profile.line_limit, self.write, self._on_line
         )
-        self._held: list[Info] = []
+        self._held: list[Info | list[Info]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
 
@@ -46,19 +46,24 @@ class Channel:
             self._write(data)
 
     # -- URCs -------------------------------------------------------------------------------
-    def deliver(self, line: Info) -> None:
+    def deliver(self, line: Info | list[Info]) -> None:
         """A URC never splits a response: while a command runs it waits for the final result."""
         if self.line.mode is Mode.COMMAND and not self._held:
-            self.write(self.module.formatter.urc(line, self.settings))
+            self.write(self._urc_bytes(line))
         else:
             self._held.append(line)
+
+    def _urc_bytes(self, line: Info | list[Info]) -> bytes:
+        if isinstance(line, list):  # lines of one URC go out as one block
+            return self.module.formatter.lines(list(line), self.settings)
+        return self.module.formatter.urc(line, self.settings)
 
     def _flush_held(self) -> None:
         if self.line.mode is not Mode.COMMAND:
             return  # still busy: the next final result flushes again
         held, self._held = self._held, []
         for line in held:
-            self.write(self.module.formatter.urc(line, self.settings))
+            self.write(self._urc_bytes(line))
 
     # -- command lines ----------------------------------------------------------------------
     def _on_line(self, body: str | None) -> None:

@@ -71,14 +71,22 @@ class Module:
             self.channels.remove(channel)
             self.log.emit("detach", channel=channel.name)
 
-    def urc(self, line: Info) -> None:
-        """An unsolicited line to every channel (held back while a command runs there)."""
-        self.log.emit("urc", line=self.formatter.info(line))
+    def urc(self, line: Info | list[Info]) -> None:
+        """An unsolicited line (or lines that belong together, like `+CMT:` and its text) to
+        every channel, held back while a command runs there."""
+        lines = line if isinstance(line, list) else [line]
+        self.log.emit("urc", line="\n".join(self.formatter.info(item) for item in lines))
         for channel in list(self.channels):
             channel.deliver(line)
 
-    def urc_later(self, delay: float, line: Info) -> Timer:
+    def urc_later(self, delay: float, line: Info | list[Info]) -> Timer:
         return self.clock.call_later(delay, self.urc, line)
+
+    # -- the SIM as other subsystems see it -------------------------------------------------
+    def sim_ready(self) -> bool:
+        """Whether the SIM is present and unlocked (SMS storage, CSCA...). A subsystem that
+        models the SIM answers through its `sim_ready()`; without one the SIM is ready."""
+        return all(s.sim_ready() for s in self.subsystems if hasattr(s, "sim_ready"))
 
     # -- errors -----------------------------------------------------------------------------
     def error_reply(self, error: AtError) -> Final:

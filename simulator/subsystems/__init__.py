@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from simulator.subsystems.base import Subsystem
+from simulator.subsystems.charset import Charset
 from simulator.subsystems.identity import Identity
 from simulator.subsystems.power import Power
+from simulator.subsystems.sms import Sms
 from simulator.subsystems.v250 import V250, QEcho
 
-REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (V250, QEcho, Identity, Power)}
+REGISTRY: dict[str, type[Subsystem]] = {
+    cls.name: cls for cls in (V250, QEcho, Identity, Power, Charset, Sms)
+}
