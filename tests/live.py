@@ -46,6 +46,8 @@ class LiveModule:
         return port
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         for port in self.ports:
             port.close()
         self._run(self.simulation.stop())
