@@ -466,3 +466,133 @@ def test_messages_survive_a_restart(start, tmp_path):
     assert again.cmd("AT+CMGF=1") == OK
     assert again.cmd("AT+CMGR=1").endswith(b"\r\nkeep me\r\n" + OK)
     assert again.cmd("AT+CSCA?") == b'\r\n+CSCA: "+8613800200500",145\r\n' + OK
+
+
+# -- writing, listing, deleting ----------------------------------------------------------------
+
+
+def four_statuses(modem: Started) -> None:
+    """Slots 0..3 hold REC UNREAD, REC READ, STO UNSENT and STO SENT (ec200t numbers from 0)."""
+    modem.deliver("+8613912345678", "unread")
+    modem.deliver("+8613912345679", "read")
+    modem.port.read_until(lambda b: b.count(b"+CMTI") == 2)
+    assert modem.cmd("AT+CMGR=1").startswith(b"\r\n+CMGR: 0,,")
+    assert modem.cmd("AT+CMGF=1") == OK
+    assert modem.send('AT+CMGW="+8613700000000"', b"draft\x1a") == b"\r\n+CMGW: 2\r\n" + OK
+    assert modem.send('AT+CMGW="+8613700000001"', b"gone\x1a") == b"\r\n+CMGW: 3\r\n" + OK
+    assert re.fullmatch(rb"\r\n\+CMSS: \d+\r\n\r\nOK\r\n", modem.cmd("AT+CMSS=3"))
+    assert modem.cmd("AT+CMGF=0") == OK
+
+
+def listed(answer: bytes) -> list[int]:
+    return [int(i) for i in re.findall(rb"\+CMGL: (\d+),", answer)]
+
+
+def test_cmgl_every_filter_in_text_mode(start):
+    modem = start("ec200t")
+    four_statuses(modem)
+    assert modem.cmd("AT+CMGF=1") == OK
+    assert listed(modem.cmd('AT+CMGL="REC READ"')) == [1]
+    assert listed(modem.cmd('AT+CMGL="STO UNSENT"')) == [2]
+    assert listed(modem.cmd('AT+CMGL="STO SENT"')) == [3]
+    unread = modem.cmd('AT+CMGL="REC UNREAD"')
+    assert re.fullmatch(rb'\r\n\+CMGL: 0,"REC UNREAD","\+8613912345678",,"[^"]+"\r\nunread\r\n'
+                        rb"\r\nOK\r\n", unread), unread
+    assert modem.cmd('AT+CMGL="REC UNREAD"') == OK  # listing marked it read
+    assert modem.cmd("AT+CMGL") == OK  # the default filter is REC UNREAD
+    everything = modem.cmd('AT+CMGL="ALL"')
+    assert re.fullmatch(
+        rb'\r\n\+CMGL: 0,"REC READ","\+8613912345678",,"[^"]+"\r\nunread\r\n'
+        rb'\+CMGL: 1,"REC READ","\+8613912345679",,"[^"]+"\r\nread\r\n'
+        rb'\+CMGL: 2,"STO UNSENT","\+8613700000000",,\r\ndraft\r\n'
+        rb'\+CMGL: 3,"STO SENT","\+8613700000001",,\r\ngone\r\n\r\nOK\r\n', everything), everything
+    assert modem.cmd("AT+CSDH=1") == OK
+    assert modem.cmd('AT+CMGL="STO UNSENT"') == (
+        b'\r\n+CMGL: 2,"STO UNSENT","+8613700000000",,,145,5\r\ndraft\r\n' + OK)
+    assert modem.cmd("AT+CMEE=1") == OK
+    assert modem.cmd("AT+CMGL=4") == b"\r\n+CMS ERROR: 305\r\n"
+    assert modem.cmd("AT+CMGL=ALL") == b"\r\n+CMS ERROR: 305\r\n"
+    assert modem.cmd('AT+CMGL="NEW"') == b"\r\n+CMS ERROR: 305\r\n"
+
+
+def test_cmgl_every_filter_in_pdu_mode(start):
+    modem = start("ec200t")
+    four_statuses(modem)
+    assert listed(modem.cmd("AT+CMGL=1")) == [1]
+    assert listed(modem.cmd("AT+CMGL=2")) == [2]
+    assert listed(modem.cmd("AT+CMGL=3")) == [3]
+    unread = modem.cmd("AT+CMGL=0")
+    match = re.fullmatch(rb"\r\n\+CMGL: 0,0,,(\d+)\r\n([0-9A-F]+)\r\n\r\nOK\r\n", unread)
+    assert match, unread
+    assert SMSDeliver.decode(StringIO(match[2].decode()))["user_data"]["data"] == "unread"
+    assert modem.cmd("AT+CMGL=0") == OK
+    everything = modem.cmd("AT+CMGL=4")
+    assert re.findall(rb"\+CMGL: (\d+),(\d),,(\d+)\r\n", everything) == [
+        (b"0", b"1", match[1]), (b"1", b"1", b"24"), (b"2", b"2", b"20"), (b"3", b"3", b"19")]
+    stored = re.findall(rb"\+CMGL: [23],\d,,\d+\r\n([0-9A-F]+)", everything)
+    submits = [SMSSubmit.decode(StringIO(p.decode())) for p in stored]
+    assert [s["user_data"]["data"] for s in submits] == ["draft", "gone"]
+    assert submits[1]["message-ref"] == modem.sent()[-1]["mr"]  # AT+CMSS stored its reference
+    assert modem.cmd('AT+CMGL="ALL"').endswith(b"ERROR\r\n")
+
+
+@pytest.mark.parametrize(("command", "left"), [
+    ("AT+CMGD=1", [0, 2, 3]),
+    ("AT+CMGD=1,0", [0, 2, 3]),
+    ("AT+CMGD=0,1", [0, 2, 3]),
+    ("AT+CMGD=0,2", [0, 2]),
+    ("AT+CMGD=0,3", [0]),
+    ("AT+CMGD=9,4", []),
+])
+def test_cmgd_delete_flags(start, command, left):
+    modem = start("ec200t")
+    four_statuses(modem)
+    assert modem.cmd(command) == OK
+    assert listed(modem.cmd("AT+CMGL=4")) == left
+    assert modem.cmd("AT+CPMS?").startswith(b'\r\n+CPMS: "SM",%d,50' % len(left))
+
+
+@pytest.mark.parametrize(("profile", "answer"), [("ec200t", OK), ("n11v2", b"\r\nERROR\r\n")])
+def test_empty_slot(start, profile, answer):
+    modem = start(profile)
+    assert modem.cmd("AT+CMGR=5") == answer
+    assert modem.cmd("AT+CMGD=5") == answer
+
+
+def test_cmss_to_a_new_number_and_not_for_received(start):
+    modem = start("ec200t")
+    assert modem.cmd("AT+CMEE=1;+CMGF=1") == OK
+    assert modem.send('AT+CMGW="+8613700000000"', b"stored text\x1a") == (
+        b"\r\n+CMGW: 0\r\n" + OK)
+    answer = modem.cmd('AT+CMSS=0,"+447700900123",145')
+    mr = int(re.fullmatch(rb"\r\n\+CMSS: (\d+)\r\n\r\nOK\r\n", answer)[1])
+    sent = SMSSubmit.decode(StringIO(modem.sent()[-1]["pdu"]))
+    assert sent["recipient"]["number"] == "447700900123" and sent["message-ref"] == mr
+    assert sent["user_data"]["data"] == "stored text"
+    assert modem.cmd("AT+CMGR=0").startswith(b'\r\n+CMGR: "STO SENT","+447700900123",')
+    modem.deliver("+8613912345678", "incoming")
+    urc(modem.port)
+    assert modem.cmd("AT+CMSS=1") == b"\r\n+CMS ERROR: 302\r\n"
+    assert modem.cmd("AT+CMSS=7") == b"\r\n+CMS ERROR: 321\r\n"
+
+
+def test_cmgw_with_a_status_and_in_pdu_mode(start):
+    modem = start("ec200t")
+    assert modem.cmd("AT+CMGF=1") == OK
+    assert modem.send('AT+CMGW="+8613912345678",145,"REC UNREAD"', b"written in\x1a") == (
+        b"\r\n+CMGW: 0\r\n" + OK)
+    assert re.fullmatch(rb'\r\n\+CMGR: "REC UNREAD","\+8613912345678",,"[^"]+"\r\nwritten in'
+                        rb"\r\n\r\nOK\r\n", modem.cmd("AT+CMGR=0"))
+    assert modem.send("AT+CMGW", b"no number\x1a") == b"\r\n+CMGW: 1\r\n" + OK
+    assert modem.cmd("AT+CMGR=1") == b'\r\n+CMGR: "STO UNSENT","",\r\nno number\r\n' + OK
+    assert modem.cmd("AT+CMGF=0") == OK
+    (part,) = host.encodeSmsSubmitPdu("+8613700000000", "pdu draft", reference=0)
+    data = bytes(part.data)
+    assert modem.send(f"AT+CMGW={len(data) - 1},3", data.hex().upper().encode() + b"\x1a") == (
+        b"\r\n+CMGW: 2\r\n" + OK)
+    answer = modem.cmd("AT+CMGR=2")
+    match = re.fullmatch(rb"\r\n\+CMGR: 3,,(\d+)\r\n([0-9A-F]+)\r\n\r\nOK\r\n", answer)
+    assert match, answer
+    stored = SMSSubmit.decode(StringIO(match[2].decode()))
+    assert stored["smsc"]["number"] == "8613010112500"  # the "00" SMSC became AT+CSCA's
+    assert stored["user_data"]["data"] == "pdu draft"
