@@ -698,6 +698,29 @@ class Sms(Subsystem):
     def cmss_test(self) -> None:
         """Answered with OK alone."""
 
+    # -- the control surface ---------------------------------------------------------------
+    def put(self, data: bytes | str, status: Status = Status.REC_UNREAD, memory: str = "SM",
+            index: int | None = None) -> int:
+        """Place a message (SMSC address then TPDU) in a memory without any indication, as a
+        SIM prepared elsewhere holds it; at `index`, or the lowest free slot. Returns the index;
+        ValueError when the slot is not there or the memory is full, PduError for a bad PDU."""
+        raw = bytes.fromhex(data) if isinstance(data, str) else data
+        stored = Stored(status, raw)
+        stored.message()  # a PDU the memories could not show is refused here
+        target = self.memories.slots.get(memory)
+        if target is None:
+            raise ValueError(f"no memory {memory!r}")
+        if index is None:
+            index = target.put(stored)
+            if index is None:
+                raise ValueError(f"{memory} is full")
+        elif target.valid(index):
+            target.slots[index] = stored
+        else:
+            raise ValueError(f"{memory} has no slot {index}")
+        self._save()
+        return index
+
     # -- incoming messages (the network side; the control surface calls these) ---------------
     def deliver(self, sender: str, text: str, *, timestamp: datetime | None = None,
                 klass: int | None = None, smsc: str | None = None) -> list[int | None]:
