@@ -27,7 +27,6 @@ from simulator.subsystems.base import Subsystem
 from simulator.subsystems.charset import Charset
 
 # 27.005 3.2.5 <err> values this subsystem raises
-ME_FAILURE = 300
 NOT_ALLOWED = 302
 INVALID_PDU_PARAM = 304
 INVALID_TEXT_PARAM = 305
