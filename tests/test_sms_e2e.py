@@ -16,6 +16,7 @@ from live import LiveModule
 from modem import Port
 from smspdudecoder.fields import SMSDeliver, SMSSubmit
 
+from simulator.subsystems.base import Subsystem
 from simulator.subsystems.sms import Sms
 
 BOOT_TAIL = {"ec200t": b"+QIND: PB DONE\r\n", "m66": b"SMS Ready\r\n", "n11v2": b"+PBREADY\r\n"}
@@ -241,6 +242,23 @@ def test_status_report_comes_as_cds(start):
     assert SMSSubmit.decode(StringIO(modem.sent()[0]["pdu"]))["header"]["srr"] is True
 
 
+def test_status_report_in_pdu_mode_decodes_with_the_host_library(start):
+    modem = start("m66")
+    assert modem.cmd("AT+CNMI=2,1,0,1,0") == OK
+    (part,) = host.encodeSmsSubmitPdu("+8613700000000", "report", reference=0,
+                                      requestStatusReport=True)
+    data = bytes(part.data)
+    answer = modem.send(f"AT+CMGS={len(data) - 1}", data.hex().upper().encode() + b"\x1a")
+    mr = int(re.search(rb"\+CMGS: (\d+)", answer)[1])
+    report = modem.port.read_until(
+        lambda b: re.fullmatch(rb"\r\n\+CDS: \d+\r\n[0-9A-F]+\r\n", b) is not None)
+    length, pdu_hex = re.fullmatch(rb"\r\n\+CDS: (\d+)\r\n([0-9A-F]+)\r\n", report).groups()
+    decoded = host.decodeSmsPdu(pdu_hex.decode())
+    assert decoded["type"] == "SMS-STATUS-REPORT" and decoded["tpdu_length"] == int(length)
+    assert decoded["reference"] == mr and decoded["status"] == 0
+    assert decoded["number"] == "+8613700000000"
+
+
 def test_sending_needs_the_network(start):
     modem = start("ec200t", registered=False)
     assert modem.cmd("AT+CMEE=1;+CMGF=1") == OK
@@ -254,9 +272,11 @@ def test_sending_needs_a_service_centre(start):
     assert modem.send('AT+CMGS="123"', b"hello\x1a") == b"\r\n+CMS ERROR: 330\r\n"
 
 
-class AbsentSim:
+class AbsentSim(Subsystem):
     """Stands in for the SIM subsystem (built in parallel) with its card pulled: the SMS side
     asks `Module.sim_ready()`, which every subsystem with a `sim_ready` answers."""
+
+    name = "absent-sim"
 
     def sim_ready(self) -> bool:
         return False
@@ -264,7 +284,7 @@ class AbsentSim:
 
 def test_without_a_sim_sms_commands_fail_with_310(start):
     modem = start("ec200t")
-    modem.live.call(modem.live.module.subsystems.append, AbsentSim())
+    modem.live.call(modem.live.module.subsystems.append, AbsentSim(modem.live.module))
     assert modem.cmd("AT+CMEE=1") == OK
     for line in ("AT+CPMS?", 'AT+CPMS="SM"', "AT+CSCA?", "AT+CMGR=0", "AT+CMGL=4",
                  "AT+CMGD=0", "AT+CMGS=20", "AT+CMGW=20", "AT+CMSS=0"):

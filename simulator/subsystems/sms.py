@@ -10,6 +10,7 @@ whether bad arguments fail before or after the `>` prompt) is profile data (`sms
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -52,7 +53,9 @@ _TESTS = {  # 27.005 test-form answers; profiles spell their own
     "+CMGD": "+CMGD: ({first}-{last}),(0-4)",
     "+CMGL": '+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")',
     "+CMGL/pdu": "+CMGL: (0-4)",
+    "+CSCB": "+CSCB: (0,1)",
 }
+_NUMBER_LIST = re.compile(r"(\d+(-\d+)?(,\d+(-\d+)?)*)?")  # "0,1,5,320-478,922"
 
 
 def _cms(code: int) -> AtError:
@@ -104,6 +107,7 @@ class Sms(Subsystem):
         self.show_header = False
         self.csmp: list[int | str] = [17, 167, 0, 0]
         self.cnmi: list[int] = list(self.config.get("cnmi", [2, 1, 0, 0, 0]))
+        self.cscb: list[Any] = [0, "", ""]
         self._buffered: list[list[Info]] = []
 
     # -- persistence and state ----------------------------------------------------------------
@@ -128,6 +132,7 @@ class Sms(Subsystem):
                               for i, s in memory.items()]
         return {
             "cmgf": int(self.text_mode), "csdh": int(self.show_header), "csmp": self.csmp,
+            "cscb": self.cscb,
             "cnmi": self.cnmi, "cpms": self.cpms, "csca": self.smsc.text if self.smsc else "",
             "memories": memories, "sent": self.sent, "received": self.received,
         }
@@ -245,6 +250,25 @@ class Sms(Subsystem):
     @command("+CSCA", TEST)
     def csca_test(self) -> None:
         """Answered with OK alone."""
+
+    @command("+CSCB", WRITE)
+    def cscb_write(self, mode: int = 0, mids: str | None = None, dcss: str | None = None) -> None:
+        """Cell broadcast selection: which message identifiers and codings to take (or, mode 1,
+        refuse). No broadcasts reach a simulated module, so the choice is only kept."""
+        lists = [v if v is not None else old for v, old in zip((mids, dcss), self.cscb[1:],
+                                                               strict=True)]
+        if mode not in (0, 1) or not all(_NUMBER_LIST.fullmatch(v) for v in lists):
+            raise AtError("invalid_param")
+        self.cscb = [mode, *lists]
+
+    @command("+CSCB", READ)
+    def cscb_read(self) -> Replies:
+        mode, mids, dcss = self.cscb
+        return Info.of("+CSCB", mode, Quoted(mids), Quoted(dcss))
+
+    @command("+CSCB", TEST)
+    def cscb_test(self) -> Replies:
+        return self._test("+CSCB")
 
     # -- memories -----------------------------------------------------------------------------
     @command("+CPMS", WRITE)
