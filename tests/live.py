@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class LiveModule:
-    def __init__(self, profile: str, data_dir: Path, time_scale: float = 20.0):
+    def __init__(self, profile: str, data_dir: Path, time_scale: float = 50.0):
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
