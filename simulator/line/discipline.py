@@ -33,6 +33,7 @@ class LineDiscipline:
         self.settings = settings
         self.limit = limit
         self._echo = echo
+        self._echoed = bytearray()  # echo of one fed chunk, written in one go
         self._on_line = on_line
         self.mode = Mode.COMMAND
         self._line = bytearray()
@@ -73,6 +74,17 @@ class LineDiscipline:
 
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        try:
+            self._feed(data)
+        finally:
+            self._flush_echo()
+
+    def _flush_echo(self) -> None:
+        if self._echoed:
+            echoed, self._echoed = bytes(self._echoed), bytearray()
+            self._echo(echoed)
+
+    def _feed(self, data: bytes) -> None:
         for i, byte in enumerate(data):
             if byte == LF and self._after_cr:
                 self._after_cr = False  # CR LF ends a line once; the LF is never payload
@@ -92,7 +104,7 @@ class LineDiscipline:
         if byte in (CTRL_Z, ESC):
             return  # stray terminators after a fixed-length send are ignored
         if s.echo:
-            self._echo(bytes((byte,)))
+            self._echoed.append(byte)
         if byte == s.sregs[3]:
             self._after_cr = True
             self._end_line()
@@ -116,6 +128,7 @@ class LineDiscipline:
             return  # no "AT" on the line: real modules stay silent
         if overflow:
             self.mode = Mode.BUSY
+            self._flush_echo()
             self._on_line(None)
             return
         self._previous = line[start + 2:].decode("latin-1")
@@ -123,6 +136,7 @@ class LineDiscipline:
 
     def _dispatch(self, body: str) -> None:
         self.mode = Mode.BUSY
+        self._flush_echo()  # the echo always precedes the response
         self._on_line(body)
 
     def _data_byte(self, byte: int) -> None:
@@ -134,12 +148,13 @@ class LineDiscipline:
                 self._finish_data(None)
                 return
         if self._data_echo and self.settings.echo:
-            self._echo(bytes((byte,)))
+            self._echoed.append(byte)
         self._data.append(byte)
         if self._want is not None and len(self._data) >= self._want:
             self._finish_data(bytes(self._data))
 
     def _finish_data(self, payload: bytes | None) -> None:
+        self._flush_echo()
         callback, self._on_data = self._on_data, None
         self.mode = Mode.BUSY
         self._data = bytearray()
