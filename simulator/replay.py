@@ -5,9 +5,9 @@ directory) and is driven over the real PTY with pyserial, the way a host program
 Scenarios are reported `PASS id`, `FAIL id: step N: expected '...' got '...'` or
 `SKIP id: reason`, then one summary line.
 
-The module is pure up to the "I/O" section: transcript model, send classification, line
-matching, byte-stream splitting, the replay engine (behind a `Transport` protocol) and report
-formatting can all be tested without a simulator.
+Everything above the "I/O" section needs no simulator: the transcript model and send
+classification, line matching, byte-stream splitting and reports are pure functions, and the
+replay engine talks to the module only through a `Transport`.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ _DURATION = re.compile(
     r"(\d+(?:\.\d+)?)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|h)\b",
     re.IGNORECASE,
 )
-_UNIT_SECONDS = {"m": 0.001, "s": 1.0, "h": 3600.0}
+_UNIT_SECONDS = {"m": 0.001, "s": 1.0, "h": 3600.0}  # by first letter; minutes are "min..."
 
 
 def parse_seconds(text: str) -> float | None:
@@ -577,7 +577,7 @@ class Replayer:
 
 # --- I/O: simulator processes and serial ports -------------------------------------------
 
-_READY_LINE = re.compile(r"(?P<name>.+?) ready on (?P<port>\S+)(?: \(link (?P<link>.+)\))?")
+_READY_LINE = re.compile(r".+? ready on (?P<port>\S+)(?: \(link .+\))?")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -608,6 +608,7 @@ class Simulator:
         self._command = list(command)
         self._stderr_path = workdir / "simulator.stderr"
         self._process: subprocess.Popen[str] | None = None
+        self.early_exit: int | None = None  # exit status if it ended before stop()
 
     def __enter__(self) -> str:
         # The simulator imported by `-m simulator` must be this checkout, installed or not.
@@ -639,18 +640,21 @@ class Simulator:
         try:
             line = first.get(timeout=START_TIMEOUT).rstrip("\r\n")
         except queue.Empty:
-            raise SimulatorError(f"no ready line within {START_TIMEOUT:g} s") from None
+            raise SimulatorError(f"simulator printed no line in {START_TIMEOUT:g} s") from None
         ready = _READY_LINE.fullmatch(line)
         if ready:
             return ready["port"]
         if not line:
             code = self._process.wait() if self._process else None
             raise SimulatorError(f"simulator exited with {code}: {self.stderr_tail()}")
-        raise SimulatorError(f"unexpected first line {line!r}")
+        raise SimulatorError(f"simulator printed {line!r}, not a ready line")
 
     def stop(self) -> None:
         process = self._process
-        if process is None or process.poll() is not None:
+        if process is None or self.early_exit is not None:
+            return
+        if process.poll() is not None:
+            self.early_exit = process.returncode
             return
         process.send_signal(signal.SIGTERM)
         try:
@@ -665,6 +669,14 @@ class Simulator:
         except OSError:
             return ""
         return " | ".join(tail)
+
+
+class _UnflushedSerial(serial.Serial):
+    """pyserial discards pending input on open, which would lose boot URCs (RDY...) the
+    module printed between its ready line and our open; a replay needs them."""
+
+    def _reset_input_buffer(self) -> None:
+        pass
 
 
 class SerialTransport:
@@ -723,7 +735,7 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
         (workdir / "data").mkdir()
         simulator = Simulator(simulator_command(options, workdir / "data"), workdir)
         try:
-            with simulator as port_path, serial.Serial(port_path, timeout=0) as port:
+            with simulator as port_path, _UnflushedSerial(port_path, timeout=0) as port:
                 remote = None
                 if options.remote_hook:
                     remote = _remote_hook(
@@ -738,9 +750,13 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
                 )
                 failure = replayer.run(scenario.steps)
         except SimulatorError as exc:
-            failure = f"simulator: {exc}"
+            failure = str(exc)
         except (serial.SerialException, OSError) as exc:
             failure = f"port: {exc}"
+        else:
+            if failure and simulator.early_exit is not None:
+                # a crash explains the failure better than the timeout it caused
+                failure += f" (simulator exited with {simulator.early_exit})"
         if failure and (tail := simulator.stderr_tail()):
             log(f"{scenario.id}: simulator stderr: {tail}")
     status = FAIL if failure else PASS

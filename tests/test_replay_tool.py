@@ -547,7 +547,7 @@ def test_simulator_that_dies_is_a_failure(fake_options: ReplayOptions) -> None:
     broken = ReplayOptions(profile="broken", simulator=fake_options.simulator)
     result = replay_scenario(Scenario("fake", classify_steps(SEND)), Override(), broken)
     assert result.status == FAIL
-    assert result.detail == "simulator: simulator exited with 1: no such profile"
+    assert result.detail == "simulator exited with 1: no such profile"
 
 
 # --- command line and the real reference files ------------------------------------------------

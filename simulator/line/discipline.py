@@ -7,6 +7,7 @@ ESC). It knows nothing of commands or modules: it calls back with what it assemb
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import Enum, auto
 
@@ -33,6 +34,7 @@ class LineDiscipline:
         self.settings = settings
         self.limit = limit
         self._echo = echo
+        self._specials: tuple[int, int, re.Pattern[bytes]] | None = None
         self._echoed = bytearray()  # echo of one fed chunk, written in one go
         self._on_line = on_line
         self.mode = Mode.COMMAND
@@ -85,7 +87,14 @@ class LineDiscipline:
             self._echo(echoed)
 
     def _feed(self, data: bytes) -> None:
-        for i, byte in enumerate(data):
+        i = 0
+        while i < len(data):
+            if self.mode is Mode.COMMAND and not self._after_cr:
+                i = self._command_run(data, i)
+                if i >= len(data):
+                    return
+            byte = data[i]
+            i += 1
             if byte == LF and self._after_cr:
                 self._after_cr = False  # CR LF ends a line once; the LF is never payload
                 continue
@@ -94,10 +103,32 @@ class LineDiscipline:
             if mode is Mode.COMMAND:
                 self._command_byte(byte)
             elif mode is Mode.BUSY:
-                self._backlog += data[i:]
+                self._backlog += data[i - 1:]
                 return
             else:
                 self._data_byte(byte)
+
+    def _special(self) -> re.Pattern[bytes]:
+        """Bytes that need the byte-by-byte path: S3, S5, LF, "/" (A/), Ctrl-Z, ESC."""
+        s3, s5 = self.settings.sregs[3], self.settings.sregs[5]
+        if self._specials is None or self._specials[:2] != (s3, s5):
+            chars = bytes(sorted({s3, s5, LF, ord("/"), CTRL_Z, ESC}))
+            self._specials = (s3, s5, re.compile(b"[" + re.escape(chars) + b"]"))
+        return self._specials[2]
+
+    def _command_run(self, data: bytes, start: int) -> int:
+        """Take the plain characters of a command line in one slice; stop at any special byte."""
+        match = self._special().search(data, start)
+        end = match.start() if match else len(data)
+        if end > start:
+            run = data[start:end]
+            if self.settings.echo:
+                self._echoed += run
+            room = self.limit - len(self._line)
+            self._line += run[:room]
+            if len(run) > room:
+                self._overflow = True
+        return end
 
     def _command_byte(self, byte: int) -> None:
         s = self.settings
