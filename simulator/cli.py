@@ -49,12 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(options: Options) -> int:
-    simulation = await Simulation.start(options)
-    print(simulation.ready_line(), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)  # before "ready": a stop then is a clean one
+    simulation = await Simulation.start(options)
+    print(simulation.ready_line(), flush=True)
     await stop.wait()
     await simulation.stop()
     return 0

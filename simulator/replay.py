@@ -608,7 +608,6 @@ class Simulator:
         self._command = list(command)
         self._stderr_path = workdir / "simulator.stderr"
         self._process: subprocess.Popen[str] | None = None
-        self.early_exit: int | None = None  # exit status if it ended before stop()
 
     def __enter__(self) -> str:
         # The simulator imported by `-m simulator` must be this checkout, installed or not.
@@ -651,10 +650,7 @@ class Simulator:
 
     def stop(self) -> None:
         process = self._process
-        if process is None or self.early_exit is not None:
-            return
-        if process.poll() is not None:
-            self.early_exit = process.returncode
+        if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
         try:
@@ -662,6 +658,12 @@ class Simulator:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    @property
+    def crashed(self) -> bool:
+        """Ended other than by our SIGTERM: a clean stop exits 0 (or dies of the signal)."""
+        code = self._process.returncode if self._process else None
+        return code not in (None, 0, -signal.SIGTERM)
 
     def stderr_tail(self, lines: int = 5) -> str:
         try:
@@ -749,15 +751,14 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
                     lambda message: log(f"{scenario.id}: {message}"),
                 )
                 failure = replayer.run(scenario.steps)
-        except SimulatorError as exc:
-            failure = str(exc)
+        except SimulatorError as exc:  # its message carries the stderr tail
+            return Result(scenario.id, FAIL, str(exc), time.monotonic() - started)
         except (serial.SerialException, OSError) as exc:
             failure = f"port: {exc}"
-        else:
-            if failure and simulator.early_exit is not None:
-                # a crash explains the failure better than the timeout it caused
-                failure += f" (simulator exited with {simulator.early_exit})"
-        if failure and (tail := simulator.stderr_tail()):
+        if failure and simulator.crashed:
+            # a crash explains the failure better than the timeout or EIO it caused
+            failure += f" (simulator crashed: {simulator.stderr_tail(1)})"
+        elif failure and (tail := simulator.stderr_tail()):
             log(f"{scenario.id}: simulator stderr: {tail}")
     status = FAIL if failure else PASS
     return Result(scenario.id, status, failure or "", time.monotonic() - started)
