@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from simulator import profile as profiles
+from simulator import replay
 from simulator.runner import Options, Simulation
 
 
@@ -41,10 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="the module's persistent data")
     run.add_argument("--tcp", type=_host_port, action="append", default=[],
                      metavar="HOST:PORT", help="also serve the module on TCP")
+    run.add_argument("--rfc2217", type=_host_port, action="append", default=[],
+                     metavar="HOST:PORT", help="also serve the module as RFC 2217 (rfc2217://)")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
 
     sub.add_parser("profiles", help="list the profiles")
+    replay.add_arguments(sub.add_parser("replay", help="replay documented dialogs over a PTY"))
     return parser
 
 
@@ -77,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "profiles":
             return _profiles()
+        if args.command == "replay":
+            return replay.run(args)
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            unix=args.unix,
+            rfc2217=args.rfc2217, unix=args.unix,
         )
         return asyncio.run(_run(options))
     except profiles.ProfileError as exc:

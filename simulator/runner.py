@@ -9,6 +9,7 @@ from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.module import Module
 from simulator.ports.pty import PtyPort
+from simulator.ports.rfc2217 import Rfc2217Framing
 from simulator.ports.stream import StreamPort
 from simulator.traffic import TrafficLog
 
@@ -23,6 +24,7 @@ class Options:
     log_json: Path | None = None
     data_dir: Path | None = None
     tcp: list[tuple[str, int]] = field(default_factory=list)
+    rfc2217: list[tuple[str, int]] = field(default_factory=list)
     unix: list[Path] = field(default_factory=list)
 
 
@@ -54,6 +56,10 @@ class Simulation:
         streams = []
         for host, port in options.tcp:
             stream = StreamPort(module)
+            await stream.listen_tcp(host, port)
+            streams.append(stream)
+        for host, port in options.rfc2217:
+            stream = StreamPort(module, Rfc2217Framing)
             await stream.listen_tcp(host, port)
             streams.append(stream)
         for path in options.unix:

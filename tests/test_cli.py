@@ -73,4 +73,7 @@ def test_traffic_log_text_and_json(tmp_path: Path) -> None:
 def test_startup_is_quick(tmp_path: Path) -> None:
     """The ready line comes before the module could have booted, so drivers can open at once."""
     sim = Sim("ec200t", tmp_path)  # Sim waits at most 20 s; the goal (<1 s) is a benchmark
-    assert sim.proc.poll() is None
+    port = sim.open()
+    assert port.command("AT") == b"AT\r\r\nOK\r\n"  # answers before the banner is out
+    port.close()
+    assert sim.stop() == 0

@@ -66,3 +66,16 @@ def test_unix_port_serves_concurrent_connections(sim, tmp_path: Path) -> None:
     assert third.command("AT") == b"AT\r\r\nOK\r\n"
     second.close()
     third.close()
+
+
+def test_rfc2217_port(sim) -> None:
+    tcp = free_port()
+    s = sim("m66", "--rfc2217", f"127.0.0.1:{tcp}")
+    s.open().expect(b"SMS Ready\r\n")
+    client = serial.serial_for_url(f"rfc2217://127.0.0.1:{tcp}", baudrate=9600,
+                                   timeout=0.05)
+    client.baudrate = 115200  # negotiated over telnet, not passed to the module as data
+    port = Port(client)
+    assert port.command("AT+CGMM") == b"AT+CGMM\r\r\nQuectel_M66\r\n\r\nOK\r\n"
+    assert port.command(b"AT+CGMI\xff") == b"AT+CGMI\xff\r\r\nERROR\r\n"  # 0xFF survives escaping
+    port.close()
