@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
 
+    run.add_argument("--spawn", type=shlex.split, metavar="COMMAND",
+                     help="run COMMAND with the module's UART as its terminal; exit with it")
+
     sub.add_parser("profiles", help="list the profiles")
     replay.add_arguments(sub.add_parser("replay", help="replay documented dialogs over a PTY"))
     return parser
@@ -59,9 +63,14 @@ async def _run(options: Options) -> int:
         loop.add_signal_handler(sig, stop.set)  # before "ready": a stop then is a clean one
     simulation = await Simulation.start(options)
     print(simulation.ready_line(), flush=True)
-    await stop.wait()
+    waits = [asyncio.ensure_future(stop.wait())]
+    if simulation.spawned:
+        waits.append(simulation.spawned.exited)
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    status = simulation.spawned.exited.result() if simulation.spawned and \
+        simulation.spawned.exited.done() else 0
     await simulation.stop()
-    return 0
+    return status
 
 
 def _profiles() -> int:
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            rfc2217=args.rfc2217, unix=args.unix,
+            rfc2217=args.rfc2217, unix=args.unix, spawn=args.spawn,
         )
         return asyncio.run(_run(options))
     except profiles.ProfileError as exc:

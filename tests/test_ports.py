@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import serial
-from modem import Port
+from modem import ROOT, Port
 
 
 def free_port() -> int:
@@ -79,3 +81,27 @@ def test_rfc2217_port(sim) -> None:
     assert port.command("AT+CGMM") == b"AT+CGMM\r\r\nQuectel_M66\r\n\r\nOK\r\n"
     assert port.command(b"AT+CGMI\xff") == b"AT+CGMI\xff\r\r\nERROR\r\n"  # 0xFF survives escaping
     port.close()
+
+
+def test_spawned_program_talks_to_the_module(tmp_path: Path) -> None:
+    """--spawn: the program's stdin/stdout is the UART; the simulator exits with its status."""
+    firmware = tmp_path / "firmware.py"
+    firmware.write_text(
+        "import os, sys\n"
+        "def ask(line):\n"
+        "    os.write(1, line + b'\\r')\n"
+        "    got = b''\n"
+        "    while not got.endswith(b'OK\\r\\n'):\n"
+        "        got += os.read(0, 100)\n"
+        "    return got\n"
+        "ask(b'ATE0')\n"
+        f"open({str(tmp_path / 'seen')!r}, 'wb').write(ask(b'AT+CGMM'))\n"
+        "sys.exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", "--profile", "n11v2", "--data-dir",
+         str(tmp_path / "d"), "--spawn", f"{sys.executable} {firmware}"],
+        cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    seen = (tmp_path / "seen").read_bytes()
+    assert seen.endswith(b"\r\n+CGMM: N11 V2\r\n\r\nOK\r\n")
