@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
-_REPO = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def _data_dir(name: str) -> Path:
     # A source checkout keeps the data at the top of the repository; an installed wheel
-    # carries it as the packages simulator.grammars and simulator.profiles.
-    local = _REPO / name
-    if local.is_dir():
-        return local
-    return Path(str(resources.files(f"simulator.{name}")))
+    # carries it inside the package (simulator/grammars, simulator/profiles).
+    local = _PACKAGE.parent / name
+    return local if local.is_dir() else _PACKAGE / name
 
 
 def grammar_dir() -> Path:

@@ -9,6 +9,8 @@ from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.module import Module
 from simulator.ports.pty import PtyPort
+from simulator.ports.rfc2217 import Rfc2217Framing
+from simulator.ports.spawn import SpawnPort
 from simulator.ports.stream import StreamPort
 from simulator.traffic import TrafficLog
 
@@ -23,14 +25,18 @@ class Options:
     log_json: Path | None = None
     data_dir: Path | None = None
     tcp: list[tuple[str, int]] = field(default_factory=list)
+    rfc2217: list[tuple[str, int]] = field(default_factory=list)
     unix: list[Path] = field(default_factory=list)
+    spawn: list[str] | None = None  # a program to run with the UART as its terminal
 
 
 class Simulation:
-    def __init__(self, module: Module, pty: PtyPort, streams: list[StreamPort]):
+    def __init__(self, module: Module, pty: PtyPort, streams: list[StreamPort],
+                 spawned: SpawnPort | None):
         self.module = module
         self.pty = pty
         self.streams = streams
+        self.spawned = spawned
 
     @property
     def port_path(self) -> str:
@@ -56,14 +62,21 @@ class Simulation:
             stream = StreamPort(module)
             await stream.listen_tcp(host, port)
             streams.append(stream)
+        for host, port in options.rfc2217:
+            stream = StreamPort(module, Rfc2217Framing)
+            await stream.listen_tcp(host, port)
+            streams.append(stream)
         for path in options.unix:
             stream = StreamPort(module)
             await stream.listen_unix(path)
             streams.append(stream)
         module.boot()
-        return cls(module, pty, streams)
+        spawned = SpawnPort(module, options.spawn) if options.spawn else None
+        return cls(module, pty, streams, spawned)
 
     async def stop(self) -> None:
+        if self.spawned:
+            self.spawned.close()
         for stream in self.streams:
             await stream.close()
         self.pty.close()
