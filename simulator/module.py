@@ -133,6 +133,8 @@ class Module:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""
         self.booting = True
         self.log.emit("reset")
+        for channel in self.channels:
+            channel.line.forget()  # what the host typed ahead dies with the firmware
 
         def up() -> None:
             self.booting = False

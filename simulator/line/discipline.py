@@ -70,6 +70,12 @@ class LineDiscipline:
             backlog, self._backlog = bytes(self._backlog), bytearray()
             self.feed(backlog)
 
+    def forget(self) -> None:
+        """Drop a half-typed line and the typed-ahead backlog (the module is resetting)."""
+        self._line.clear()
+        self._backlog.clear()
+        self._overflow = False
+
     def cancel_data(self) -> None:
         if self.mode is Mode.DATA:
             self._finish_data(None)
