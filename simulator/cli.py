@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from simulator import profile as profiles
+from simulator.control.client import ctl, verbs_help
+from simulator.control.scenario import ScenarioError
 from simulator.runner import Options, Simulation
 
 
@@ -43,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="HOST:PORT", help="also serve the module on TCP")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
+    run.add_argument("--control", type=Path, metavar="PATH",
+                     help="the control socket (default: LINK.ctl)")
+    run.add_argument("--scenario", type=Path, metavar="FILE",
+                     help="a scenario file: timed control verbs and fault rules")
+
+    control = sub.add_parser(
+        "ctl", help="control a running module", epilog=verbs_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one control verb on a running module; its result is JSON on stdout.")
+    control.add_argument("target", metavar="TARGET",
+                         help="the module's --link, its PTY, or its control socket")
+    control.add_argument("words", nargs=argparse.REMAINDER, metavar="VERB ...")
 
     sub.add_parser("profiles", help="list the profiles")
     return parser
@@ -77,13 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "profiles":
             return _profiles()
+        if args.command == "ctl":
+            return ctl(args.target, args.words)
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            unix=args.unix,
+            unix=args.unix, control=args.control, scenario=args.scenario,
         )
         return asyncio.run(_run(options))
-    except profiles.ProfileError as exc:
+    except (profiles.ProfileError, ScenarioError) as exc:
         print(f"modemsim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
