@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,6 +70,15 @@ class Modem(ABC):
     async def astop(self) -> None:
         """Stop from async code without blocking its event loop."""
         await asyncio.to_thread(self.stop)
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Wait until the module is out of reset with its boot banner sent (so a port opened
+        now starts clean: pyserial flushes what arrived before it opened)."""
+        deadline = time.monotonic() + timeout
+        while not self.state()["up"]:
+            if time.monotonic() > deadline:
+                raise StartError(f"{self.profile} did not finish booting in {timeout} s")
+            time.sleep(0.01)
 
     def open_serial(self, **kwargs: Any) -> serial.Serial:
         """The PTY opened with pyserial (115200 8N1 unless told otherwise)."""
@@ -241,8 +251,5 @@ def start(profile: str, *, in_process: bool = True, **options: Any) -> Modem:
         if options.get(key) is not None:
             options[key] = Path(options[key])
     options["unix"] = [Path(p) for p in options.get("unix", [])]
-    try:
-        opts = Options(profile=profile, **options)
-    except TypeError as exc:
-        raise VerbError(f"start: {exc}") from None
+    opts = Options(profile=profile, **options)  # TypeError names an unknown option
     return ThreadModem(opts) if in_process else ProcessModem(opts)

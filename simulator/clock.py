@@ -29,6 +29,11 @@ class Timer:
         return max(0.0, self.due - self.clock.now())
 
     @property
+    def armed(self) -> bool:
+        """Still to fire (neither fired nor cancelled)."""
+        return self in self.clock._timers
+
+    @property
     def name(self) -> str:
         """What the timer will do, for the control surface's `state`."""
         target = getattr(self._callback, "__qualname__", type(self._callback).__name__)

@@ -123,6 +123,11 @@ class Module:
         self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
                              for b in self.profile.boot]
 
+    @property
+    def up(self) -> bool:
+        """Out of reset, with the whole boot banner sent."""
+        return not self.booting and not any(timer.armed for timer in self._boot_timers)
+
     def reboot(self) -> None:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""
         self.booting = True

@@ -36,7 +36,7 @@ def wait_for(probe: Callable[[], T], timeout: float = 10.0) -> T:
 def settled(modem: Modem) -> bool:
     """Booted, and nothing due soon (the banner and anything else boot set off is out)."""
     state = ctl(modem, "state")
-    return not state["booting"] and all(t["remaining"] > 10 for t in state["timers"])
+    return state["up"] and all(t["remaining"] > 10 for t in state["timers"])
 
 
 def booted(modem: Modem, echo: bool = False) -> Port:

@@ -58,7 +58,8 @@ def state(m: Module) -> Result:
         "profile": m.profile.name,
         "model": m.profile.module,
         "family": m.profile.family,
-        "booting": m.booting,
+        "booting": m.booting,  # in reset, the UART deaf
+        "up": m.up,  # out of reset with the boot banner sent
         "clock": {"now": round(m.clock.now(), 3), "scale": m.clock.scale,
                   "rtc": m.clock.wall().isoformat()},
         "channels": [_channel(c) for c in m.channels],
