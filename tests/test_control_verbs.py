@@ -173,7 +173,11 @@ def _garbled(bc660k, kind: str, seed: int) -> bytes:
     port = booted(bc660k)
     ctl(bc660k, "fault", bytes=kind, rate=0.2, seed=seed)
     port.write(b"ATI\r")
-    data = port.quiet_for(0.5)
+    if kind == "corrupt":  # as many bytes as ever, some of them wrong
+        data = port.read_until(lambda b: len(b) >= len(ATI))
+        assert port.quiet_for(0.1) == b""
+    else:
+        data = port.quiet_for(0.3)
     ctl(bc660k, "fault clear")
     port.close()
     return data
