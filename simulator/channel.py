@@ -89,15 +89,15 @@ class Channel:
             return ERROR  # longer than the module's line buffer
         typed = "AT" + body
         self.module.log.emit("command", channel=self.name, line=typed)
-        forced = await self.module.faults.on_command(typed)
-        if forced is not None:
-            self.write(self._render(forced.lines))
-            return forced.final or OK
-        try:
-            commands = parse(self.module.profile.grammar, body)
-        except SyntaxError:
-            return ERROR
         async with self.module.busy:
+            forced = await self.module.faults.on_command(typed)
+            if forced is not None:
+                self.write(self._render(forced.lines))
+                return forced.final or OK
+            try:
+                commands = parse(self.module.profile.grammar, body)
+            except SyntaxError:
+                return ERROR
             for command in commands:
                 response = await self._run_command(command)
                 final = response.final or OK

@@ -43,4 +43,6 @@ def runtime_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR")
     path = Path(base) / "modemsim" if base else Path(f"/tmp/modemsim-{os.getuid()}")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():  # a shared /tmp: never use another user's directory
+        raise PermissionError(f"{path} belongs to another user")
     return path

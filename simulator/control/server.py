@@ -43,13 +43,13 @@ class ControlServer:
                 try:
                     line = await reader.readline()
                 except ValueError:  # longer than LINE_LIMIT: answer, then hang up
-                    writer.write(_encode({"ok": False, "usage": True,
+                    writer.write(self._encode({"ok": False, "usage": True,
                                           "error": f"request longer than {LINE_LIMIT} bytes"}))
                     break
                 if not line:
                     break
                 if line.strip():
-                    writer.write(_encode(self.answer(line)))
+                    writer.write(self._encode(self.answer(line)))
                     await writer.drain()
         except ConnectionError:
             pass
@@ -76,6 +76,13 @@ class ControlServer:
             return {"ok": False, "error": f"internal error: {exc!r}", **tag}
         return {"ok": True, "result": result, **tag}
 
+    def _encode(self, answer: dict[str, Any]) -> bytes:
+        try:
+            return json.dumps(answer).encode() + b"\n"
+        except (TypeError, ValueError) as exc:  # a snapshot that is not plain data: a bug
+            self.control.m.log.emit("internal-error", error=repr(exc))
+            return json.dumps({"ok": False, "error": f"internal error: {exc}"}).encode() + b"\n"
+
     async def close(self) -> None:
         if self._server is None:
             return
@@ -86,8 +93,6 @@ class ControlServer:
                 self.path.unlink()
 
 
-def _encode(answer: dict[str, Any]) -> bytes:
-    return json.dumps(answer).encode() + b"\n"
 
 
 def _bind_private(path: Path) -> socket.socket:
