@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import tomllib
+from importlib.metadata import entry_points
 
 import pytest
 from control import booted
@@ -113,10 +114,13 @@ def test_plugin_is_declared_as_a_pytest11_entry_point():
 
 
 def _pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    """A foreign test suite using the plugin the way an installed package brings it."""
+    """A foreign test suite using the plugin: through the entry point when the package is
+    installed (scripts/test installs it), else loaded by name as the entry point would."""
+    installed = any(e.name == "modemsim" for e in entry_points(group="pytest11"))
+    plugin = [] if installed else ["-p", "simulator.pytest_plugin"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "simulator.pytest_plugin", "-p",
-         "no:cacheprovider", "--rootdir", str(tmp_path), "-q", *args],
+        [sys.executable, "-m", "pytest", *plugin, "-p", "no:cacheprovider", "--rootdir",
+         str(tmp_path), "-q", *args],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
 
