@@ -98,10 +98,12 @@ def test_urc_goes_out_at_once_when_idle_and_after_the_final_result_when_busy(bc6
     port = booted(bc660k, echo=True)
     ctl(bc660k, "urc", '+QIURC: "closed",0')
     assert port.expect(b'\r\n+QIURC: "closed",0\r\n') == b'\r\n+QIURC: "closed",0\r\n'
-    ctl(bc660k, "fault", "AT+CGMM", delay=10, times=1)  # half a second of real time
+    ctl(bc660k, "fault", "AT+CGMM", delay=1000, times=1)  # 50 s of real time at scale 20
     port.write(b"AT+CGMM\r")
-    port.expect(b"AT+CGMM\r")
+    port.expect(b"AT+CGMM\r")  # echoed: the command is running
     ctl(bc660k, "urc", "+HELD: 1")
+    assert port.quiet_for(0.3) == b""  # the URC waits for the final result
+    ctl(bc660k, "time-scale", 100000)
     assert port.expect(b"+HELD: 1\r\n") == (
         b"\r\nQuectel_BC660K-GL\r\n\r\nOK\r\n\r\n+HELD: 1\r\n")
 

@@ -54,7 +54,6 @@ class Param:
     kind: Any  # str, int, float, bool, or a Literal
     positional: bool
     required: bool
-    default: Any
 
     @property
     def key(self) -> str:
@@ -65,10 +64,14 @@ class Param:
     def flag(self) -> str:
         return "--" + self.key.replace("_", "-")
 
+    @property
+    def shown(self) -> str:
+        """How the command line spells it: CID, --rssi."""
+        return self.key.upper() if self.positional else self.flag
+
     def convert(self, verb: str, value: Any) -> Any:
         """A JSON / YAML value checked against the annotation (no silent coercion)."""
-        kind = self.kind
-        shown = self.key.upper() if self.positional else self.flag
+        kind, shown = self.kind, self.shown
         if typing.get_origin(kind) is Literal:
             if value not in typing.get_args(kind):
                 choices = ", ".join(typing.get_args(kind))
@@ -112,11 +115,10 @@ class Verb:
             raise UsageError(f"{self.name}: unknown argument {unknown[0]!r} (known: {known})")
         bound = {}
         for param in self.params:
-            if param.key in args:
+            if args.get(param.key) is not None:
                 bound[param.name] = param.convert(self.name, args[param.key])
-            elif param.required:
-                shown = param.key.upper() if param.positional else param.flag
-                raise UsageError(f"{self.name}: {shown} is required")
+            elif param.required:  # null counts as not given
+                raise UsageError(f"{self.name}: {param.shown} is required")
         self.validate(bound)
         return bound
 
@@ -196,9 +198,7 @@ def _params(func: Callable) -> Iterable[Param]:
             p.annotation)
         if typing.get_origin(kind) in (typing.Union, types.UnionType):  # X | None
             kind = next(t for t in typing.get_args(kind) if t is not type(None))
-        required = p.default is p.empty
-        yield Param(p.name, kind, p.kind is p.POSITIONAL_OR_KEYWORD, required,
-                    None if required else p.default)
+        yield Param(p.name, kind, p.kind is p.POSITIONAL_OR_KEYWORD, p.default is p.empty)
 
 
 def lookup(name: Any) -> Verb:
