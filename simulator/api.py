@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import serial
 
 from simulator.control import VERBS, VerbError
-from simulator.control.client import request
+from simulator.control.client import NotRunning, request
 from simulator.control.registry import Verb
 from simulator.runner import Options, Simulation
 
@@ -152,6 +152,9 @@ class ThreadModem(Modem):
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
 
     def _call(self, verb: str, args: dict[str, Any]) -> dict[str, Any]:
+        if self._stopped:
+            raise NotRunning(f"{self.profile} on {self.port_path} has been stopped")
+
         async def run() -> dict[str, Any]:
             return self.simulation.control.run(verb, args, source="api")
 

@@ -64,6 +64,8 @@ def test_subprocess_module_has_the_same_handle(modemsim):
     proc = modem.proc
     modem.stop()
     assert proc.returncode == 0 and not modem.control_path.exists()
+    with pytest.raises(simulator.VerbError, match="no module running"):
+        modem.state()
 
 
 def test_sync_use_without_the_fixture(tmp_path):
@@ -75,6 +77,8 @@ def test_sync_use_without_the_fixture(tmp_path):
         assert (tmp_path / "m").is_symlink()
     assert not (tmp_path / "m").exists() and not (tmp_path / "m.ctl").exists()
     modem.stop()  # stopping twice is harmless
+    with pytest.raises(simulator.VerbError, match="has been stopped"):
+        modem.state()
 
 
 def test_async_use_does_not_block_the_callers_loop(tmp_path):
