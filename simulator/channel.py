@@ -13,7 +13,8 @@ from simulator.at.dispatcher import Context
 from simulator.at.errors import AtError
 from simulator.at.formatter import LineSettings
 from simulator.at.parser import parse
-from simulator.at.replies import ERROR, OK, Final, Info, Prompt, Response
+from simulator.at.replies import ERROR, OK, Data, Final, Info, Prompt, Response
+from simulator.faults import Outbox
 from simulator.line.discipline import LineDiscipline, Mode
 
 if TYPE_CHECKING:
@@ -25,23 +26,30 @@ class Channel:
         self.module = module
         self.name = name
         self._write = write
+        self.outbox = Outbox(module.faults, self._emit)
         self.settings: LineSettings = module.saved_line_settings()
-        self.line = LineDiscipline(
-            self.settings, module.profile.line_limit, self.write, self._on_line
-        )
+        self.line = self._new_line()
         self._held: list[Info | list[Info]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
 
+    def _new_line(self) -> LineDiscipline:
+        return LineDiscipline(self.settings, self.module.profile.line_limit, self.write,
+                              self._on_line)
+
     # -- bytes ------------------------------------------------------------------------------
     def receive(self, data: bytes) -> None:
         self.module.log.bytes_in(self.name, data)
-        if self.module.booting:
-            return  # the UART is not listening until the firmware is up
+        if self.module.booting or self.module.faults.stalled:
+            return  # the UART is not listening until the firmware is up (or unstuck)
         self.line.feed(data)
 
     def write(self, data: bytes) -> None:
         if data and not self.closed:
+            self.outbox.put(data)  # byte faults and stalls act here
+
+    def _emit(self, data: bytes) -> None:
+        if not self.closed:
             self.module.log.bytes_out(self.name, data)
             self._write(data)
 
@@ -84,11 +92,17 @@ class Channel:
     async def _execute(self, body: str | None) -> Final:
         if body is None:
             return ERROR  # longer than the module's line buffer
-        try:
-            commands = parse(self.module.profile.grammar, body)
-        except SyntaxError:
-            return ERROR
+        typed = "AT" + body
+        self.module.log.emit("command", channel=self.name, line=typed)
         async with self.module.busy:
+            forced = await self.module.faults.on_command(typed)
+            if forced is not None:
+                self.write(self._render(forced.lines))
+                return forced.final or OK
+            try:
+                commands = parse(self.module.profile.grammar, body)
+            except SyntaxError:
+                return ERROR
             for command in commands:
                 response = await self._run_command(command)
                 final = response.final or OK
@@ -104,13 +118,17 @@ class Channel:
         ctx = Context(command, self)
         try:
             response = Response.of(await module.dispatcher.call(handler, ctx))
-            self.write(module.formatter.lines(response.lines, self.settings))
+            self.write(self._render(response.lines))
             while response.prompt is not None:
                 response = await self._data_entry(response.prompt)
-                self.write(module.formatter.lines(response.lines, self.settings))
+                self.write(self._render(response.lines))
         except AtError as error:
             return Response(final=module.error_reply(error))
         return response
+
+    def _render(self, lines: list[Info | Data]) -> bytes:
+        inside = self.module.faults.take_inside(lines)  # a URC injected into the response
+        return self.module.formatter.lines(lines, self.settings, inside)
 
     async def _data_entry(self, prompt: Prompt) -> Response:
         """Print the prompt, collect the payload, and hand it to the command."""
@@ -138,6 +156,14 @@ class Channel:
         saved = self.module.saved_line_settings()
         for key, value in vars(saved).items():
             setattr(self.settings, key, value)  # the line discipline shares this object
+
+    def power_loss(self) -> None:
+        """Power gone: the running command never finishes, nothing waiting goes out."""
+        if self._task and not self._task.done():
+            self._task.cancel()
+        self._held.clear()
+        self.outbox.clear()
+        self.line = self._new_line()
 
     def close(self) -> None:
         self.closed = True

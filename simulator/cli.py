@@ -11,6 +11,8 @@ from pathlib import Path
 
 from simulator import profile as profiles
 from simulator import replay
+from simulator.control.client import ctl, verbs_help
+from simulator.control.scenario import ScenarioError
 from simulator.runner import Options, Simulation
 
 
@@ -47,9 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="HOST:PORT", help="also serve the module as RFC 2217 (rfc2217://)")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
-
     run.add_argument("--spawn", type=shlex.split, metavar="COMMAND",
                      help="run COMMAND with the module's UART as its terminal; exit with it")
+    run.add_argument("--control", type=Path, metavar="PATH",
+                     help="the control socket (default: LINK.ctl)")
+    run.add_argument("--scenario", type=Path, metavar="FILE",
+                     help="a scenario file: timed control verbs and fault rules")
+
+    control = sub.add_parser(
+        "ctl", help="control a running module", epilog=verbs_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one control verb on a running module; its result is JSON on stdout.")
+    control.add_argument("target", metavar="TARGET",
+                         help="the module's --link, its PTY, or its control socket")
+    control.add_argument("words", nargs=argparse.REMAINDER, metavar="VERB ...")
+
 
     sub.add_parser("profiles", help="list the profiles")
     replay.add_arguments(sub.add_parser("replay", help="replay documented dialogs over a PTY"))
@@ -92,13 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             return _profiles()
         if args.command == "replay":
             return replay.run(args)
+        if args.command == "ctl":
+            return ctl(args.target, args.words)
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            rfc2217=args.rfc2217, unix=args.unix, spawn=args.spawn,
+            rfc2217=args.rfc2217, unix=args.unix, spawn=args.spawn, control=args.control,
+            scenario=args.scenario,
         )
         return asyncio.run(_run(options))
-    except profiles.ProfileError as exc:
+    except (profiles.ProfileError, ScenarioError) as exc:
         print(f"modemsim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

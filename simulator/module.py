@@ -15,6 +15,7 @@ from simulator.at.formatter import Formatter, LineSettings
 from simulator.at.replies import ERROR, CmeError, CmsError, Final, Info
 from simulator.channel import Channel
 from simulator.clock import Clock, Timer
+from simulator.faults import Faults
 from simulator.profile import Profile
 from simulator.resources import default_data_dir
 from simulator.storage import Store
@@ -47,6 +48,7 @@ class Module:
         self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
         self.booting = False
         self.channels: list[Channel] = []
+        self.faults = Faults(self)  # what the control surface injects; inert until it does
         self.network = Network(self.clock, profile.data.get("network", {}))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
@@ -129,6 +131,11 @@ class Module:
         self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
                              for b in self.profile.boot]
 
+    @property
+    def up(self) -> bool:
+        """Out of reset, with the whole boot banner sent."""
+        return not self.booting and not any(timer.armed for timer in self._boot_timers)
+
     def reboot(self) -> None:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""
         self.booting = True
@@ -141,3 +148,11 @@ class Module:
             self.boot()
 
         self.clock.call_later(self.profile.reset_delay, up)
+
+    def power_loss(self) -> None:
+        """A brown-out: the running command gets no final result, unsaved state is lost (every
+        subsystem resets at the boot that follows), then the module boots as after a reset."""
+        self.log.emit("power-loss")
+        for channel in self.channels:
+            channel.power_loss()
+        self.reboot()

@@ -33,3 +33,13 @@ def user_cache_dir() -> Path:
 def default_data_dir(module_name: str) -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "modemsim" / module_name
+
+
+def runtime_dir() -> Path:
+    """Per-user runtime files (control sockets of modules started without --link)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "modemsim" if base else Path(f"/tmp/modemsim-{os.getuid()}")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():  # a shared /tmp: never use another user's directory
+        raise PermissionError(f"{path} belongs to another user")
+    return path
