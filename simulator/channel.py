@@ -15,6 +15,7 @@ from simulator.at.errors import AtError
 from simulator.at.formatter import LineSettings
 from simulator.at.parser import parse
 from simulator.at.replies import ERROR, NO_CARRIER, OK, Data, Final, Info, Online, Prompt, Response
+from simulator.faults import Outbox
 from simulator.line.discipline import LineDiscipline, Mode
 from simulator.line.online import DataLink
 
@@ -39,6 +40,9 @@ class FlowControl:
     resume_reading: Callable[[], None] = _nothing
 
 
+Urc = Info | list[Info]
+
+
 class Channel:
     def __init__(self, module: Module, name: str, write: Callable[[bytes], None],
                  flow: FlowControl | None = None):
@@ -49,23 +53,30 @@ class Channel:
         self._room_waiters: list[Callable[[], None]] = []
         self._input_paused = False
         self.link: DataLink | None = None  # what online mode carries
+        self.outbox = Outbox(module.faults, self._emit)
         self.settings: LineSettings = module.saved_line_settings()
-        self.line = LineDiscipline(
-            self.settings, module.profile.line_limit, self.write, self._on_line
-        )
-        self._held: list[tuple[Info, Data | None]] = []
+        self.line = self._new_line()
+        self._held: list[tuple[Urc, Data | None]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
+
+    def _new_line(self) -> LineDiscipline:
+        return LineDiscipline(self.settings, self.module.profile.line_limit, self.write,
+                              self._on_line)
 
     # -- bytes ------------------------------------------------------------------------------
     def receive(self, data: bytes) -> None:
         self.module.log.bytes_in(self.name, data)
-        if self.module.booting:
-            return  # the UART is not listening until the firmware is up
+        if self.module.booting or self.module.faults.stalled:
+            return  # the UART is not listening until the firmware is up (or unstuck)
         self.line.feed(data)
 
     def write(self, data: bytes) -> None:
         if data and not self.closed:
+            self.outbox.put(data)  # byte faults and stalls act here
+
+    def _emit(self, data: bytes) -> None:
+        if not self.closed:
             self.module.log.bytes_out(self.name, data)
             self._write(data)
 
@@ -97,23 +108,27 @@ class Channel:
             self.flow.resume_reading()
 
     # -- URCs -------------------------------------------------------------------------------
-    def deliver(self, line: Info, payload: Data | None = None) -> None:
-        """A URC never splits a response: while a command runs it waits for the final result."""
+    def deliver(self, line: Urc, payload: Data | None = None) -> None:
+        """A URC never splits a response: while a command runs it waits for the final result.
+        `payload` is raw data that follows the URC's line (pushed socket data)."""
         if self.line.mode is Mode.COMMAND and not self._held:
-            self._write_urc(line, payload)
+            self.write(self._urc_bytes(line, payload))
         else:
             self._held.append((line, payload))
 
-    def _write_urc(self, line: Info, payload: Data | None) -> None:
-        out = self.module.formatter.urc(line, self.settings)
-        self.write(out + payload.payload if payload else out)
+    def _urc_bytes(self, line: Urc, payload: Data | None = None) -> bytes:
+        if isinstance(line, list):  # lines of one URC go out as one block
+            out = self.module.formatter.lines(list(line), self.settings)
+        else:
+            out = self.module.formatter.urc(line, self.settings)
+        return out + payload.payload if payload else out
 
     def _flush_held(self) -> None:
         if self.line.mode is not Mode.COMMAND:
             return  # still busy: the next final result flushes again
         held, self._held = self._held, []
         for line, payload in held:
-            self._write_urc(line, payload)
+            self.write(self._urc_bytes(line, payload))
         self.drained()
 
     # -- command lines ----------------------------------------------------------------------
@@ -149,14 +164,13 @@ class Channel:
         self.line.online(self.module.clock, link.guard, link.uplink, self._escaped)
         link.go_online(self)
 
-    def _leave_online(self, final: Final) -> DataLink | None:
-        link, self.link = self.link, None
+    def _leave_online(self, final: Final) -> None:
+        self.link = None
         self.line.offline()
         self.resume_input()
         self.write(self.module.formatter.final(final, self.settings, self.module.cmee))
         self.module.log.emit("offline", channel=self.name, result=str(getattr(final, "text", "")))
         self._command_done()
-        return link
 
     def _escaped(self) -> None:
         """+++ with its guard times: OK, and the link carries on in command mode."""
@@ -174,11 +188,17 @@ class Channel:
     async def _execute(self, body: str | None) -> Final:
         if body is None:
             return ERROR  # longer than the module's line buffer
-        try:
-            commands = parse(self.module.profile.grammar, body)
-        except SyntaxError:
-            return ERROR
+        typed = "AT" + body
+        self.module.log.emit("command", channel=self.name, line=typed)
         async with self.module.busy:
+            forced = await self.module.faults.on_command(typed)
+            if forced is not None:
+                self.write(self._render(forced.lines))
+                return forced.final or OK
+            try:
+                commands = parse(self.module.profile.grammar, body)
+            except SyntaxError:
+                return ERROR
             for command in commands:
                 response = await self._run_command(command)
                 final = response.final or OK
@@ -194,13 +214,17 @@ class Channel:
         ctx = Context(command, self)
         try:
             response = Response.of(await module.dispatcher.call(handler, ctx))
-            self.write(module.formatter.lines(response.lines, self.settings))
+            self.write(self._render(response.lines))
             while response.prompt is not None:
                 response = await self._data_entry(response.prompt)
-                self.write(module.formatter.lines(response.lines, self.settings))
+                self.write(self._render(response.lines))
         except AtError as error:
             return Response(final=module.error_reply(error))
         return response
+
+    def _render(self, lines: list[Info | Data]) -> bytes:
+        inside = self.module.faults.take_inside(lines)  # a URC injected into the response
+        return self.module.formatter.lines(lines, self.settings, inside)
 
     async def _data_entry(self, prompt: Prompt) -> Response:
         """Print the prompt, collect the payload, and hand it to the command."""
@@ -228,6 +252,17 @@ class Channel:
         saved = self.module.saved_line_settings()
         for key, value in vars(saved).items():
             setattr(self.settings, key, value)  # the line discipline shares this object
+
+    def power_loss(self) -> None:
+        """Power gone: the running command never finishes, nothing waiting goes out."""
+        if self._task and not self._task.done():
+            self._task.cancel()
+        self._held.clear()
+        self.outbox.clear()
+        self.link = None  # the sockets go with the power; online mode with them
+        self._room_waiters.clear()
+        self.resume_input()
+        self.line = self._new_line()
 
     def close(self) -> None:
         self.closed = True

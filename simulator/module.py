@@ -15,6 +15,7 @@ from simulator.at.formatter import Formatter, LineSettings
 from simulator.at.replies import ERROR, CmeError, CmsError, Data, Final, Info
 from simulator.channel import Channel, FlowControl
 from simulator.clock import Clock, Timer
+from simulator.faults import Faults
 from simulator.profile import Profile
 from simulator.resources import default_data_dir
 from simulator.storage import Store
@@ -49,6 +50,7 @@ class Module:
         self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
         self.booting = False
         self.channels: list[Channel] = []
+        self.faults = Faults(self)  # what the control surface injects; inert until it does
         self.network = Network(self.clock, profile.data.get("network", {}))
         self.internet = Internet(profile.data.get("internet", {}), self.rng, list(routes))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
@@ -75,15 +77,23 @@ class Module:
             self.channels.remove(channel)
             self.log.emit("detach", channel=channel.name)
 
-    def urc(self, line: Info, payload: Data | None = None) -> None:
-        """An unsolicited line to every channel (held back while a command runs there), with
-        the raw bytes that follow it for URCs that carry data (+QIURC: "recv",<id>,<len>)."""
-        self.log.emit("urc", line=self.formatter.info(line))
+    def urc(self, line: Info | list[Info], payload: Data | None = None) -> None:
+        """An unsolicited line (or lines that belong together, like `+CMT:` and its text) to
+        every channel, held back while a command runs there; `payload` is raw data that
+        follows the line (+QIURC: "recv",<id>,<len> in direct-push mode)."""
+        lines = line if isinstance(line, list) else [line]
+        self.log.emit("urc", line="\n".join(self.formatter.info(item) for item in lines))
         for channel in list(self.channels):
             channel.deliver(line, payload)
 
-    def urc_later(self, delay: float, line: Info) -> Timer:
+    def urc_later(self, delay: float, line: Info | list[Info]) -> Timer:
         return self.clock.call_later(delay, self.urc, line)
+
+    # -- the SIM as other subsystems see it -------------------------------------------------
+    def sim_ready(self) -> bool:
+        """Whether the SIM is present and unlocked (SMS storage, CSCA...). A subsystem that
+        models the SIM answers through its `sim_ready()`; without one the SIM is ready."""
+        return all(s.sim_ready() for s in self.subsystems if hasattr(s, "sim_ready"))
 
     # -- errors -----------------------------------------------------------------------------
     def error_reply(self, error: AtError) -> Final:
@@ -126,13 +136,28 @@ class Module:
         self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
                              for b in self.profile.boot]
 
+    @property
+    def up(self) -> bool:
+        """Out of reset, with the whole boot banner sent."""
+        return not self.booting and not any(timer.armed for timer in self._boot_timers)
+
     def reboot(self) -> None:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""
         self.booting = True
         self.log.emit("reset")
+        for channel in self.channels:
+            channel.line.forget()  # what the host typed ahead dies with the firmware
 
         def up() -> None:
             self.booting = False
             self.boot()
 
         self.clock.call_later(self.profile.reset_delay, up)
+
+    def power_loss(self) -> None:
+        """A brown-out: the running command gets no final result, unsaved state is lost (every
+        subsystem resets at the boot that follows), then the module boots as after a reset."""
+        self.log.emit("power-loss")
+        for channel in self.channels:
+            channel.power_loss()
+        self.reboot()

@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from modem import Port, Sim
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An installed package brings the `modemsim` fixture through its pytest11 entry point;
+    # a bare checkout registers the same plugin here.
+    if not config.pluginmanager.has_plugin("modemsim"):
+        config.pluginmanager.register(importlib.import_module("simulator.pytest_plugin"),
+                                      "modemsim")
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from atport import AtPort
 
+from simulator.control.client import request, resolve
+
 BOOTED = {"ec200t": b"+QIND: PB DONE\r\n", "bc660k": b"+CPIN: READY\r\n",
           "fcm360w": b"ready\r\n"}
 
@@ -12,9 +14,11 @@ def open_module(sim, profile: str, routes: list[str] = (), scale: float = 20.0,
                 **kwargs) -> AtPort:
     """Boot a module through the CLI with `routes`; echo off; ec200t's context 1 up."""
     args = [a for route in routes for a in ("--route", route)]
-    port = AtPort(sim(profile, *args, time_scale=scale, **kwargs).open())
+    s = sim(profile, *args, time_scale=scale, **kwargs)
+    port = AtPort(s.open())
     port.take(BOOTED[profile])
     if profile != "fcm360w":
+        ctl(s.path, "network register")  # what the radio model does once it has attached
         assert port.at("ATE0").endswith(b"OK\r\n")
     if profile == "ec200t":
         assert port.at("AT+QIACT=1") == b"\r\nOK\r\n"
@@ -52,3 +56,8 @@ def read_once(port: AtPort, sid: int, chunk: int = 1500) -> bytes:
     tail = port.take(b"OK\r\n")
     assert tail == (b"\r\n\r\nOK\r\n" if count else b"\r\nOK\r\n"), tail
     return data
+
+
+def ctl(pty: str, verb: str, **args: object) -> dict:
+    """A control verb for the module on `pty`, as `modemsim ctl` sends it."""
+    return request(resolve(pty), verb, args)

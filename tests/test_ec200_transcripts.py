@@ -20,6 +20,7 @@ import pytest
 import serial
 import yaml
 from peers import SntpServer, TcpPeer, UdpPeer, connect, free_port
+from qi import ctl
 
 from simulator.replay import (
     Replayer,
@@ -51,6 +52,7 @@ class World:
     service_port: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
     client_port: int = field(default_factory=free_port)  # 172.31.242.222:54091
     client: socket.socket | None = None
+    pty: str = ""  # the module's PTY, for control verbs
 
     def routes(self) -> list[str]:
         return [
@@ -95,6 +97,7 @@ class World:
 
 # Remote steps of the guide, by what they say, and what plays them.
 REMOTE: list[tuple[str, Callable[[World], None]]] = [
+    (r"the network registers the module", lambda w: ctl(w.pty, "network register")),
     (r"220\.180\.239\.212:8009 accepts", lambda w: w.server.connection()),
     (r"has received 'test1' 'test' '12345'", lambda w: w.expect_tcp(b"test1test12345")),
     (r"server sends 14 bytes", lambda w: w.send_tcp(b"test1test12345")),
@@ -150,6 +153,7 @@ def replay(scenario: dict, sim) -> str | None:
         override = override_for(scenario["id"], OVERRIDES)
         routes = [arg for route in world.routes() for arg in ("--route", route)]
         s = sim(str(HERE / "ec200t-replay.yaml"), *routes, time_scale=SCALE)
+        world.pty = s.path
         options = ReplayOptions(profile="ec200t", timeout=10.0, time_scale=REPLAY_SCALE)
         with serial.Serial(s.path, timeout=0) as port:
             replayer = Replayer(SerialTransport(port), options, override.tolerate, play(world))

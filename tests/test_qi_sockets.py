@@ -273,6 +273,7 @@ def test_receive_buffer_is_bounded_and_holds_the_peer_back(sim, peer):
     conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     writer = threading.Thread(target=conn.sock.sendall, args=(data,))
     writer.start()
+    port.urc('+QIURC: "recv",0')
     full = b"\r\n+QIRD: 10240,0,10240\r\n\r\nOK\r\n"
     wait_for(lambda: port.at("AT+QIRD=0,0") == full)
     assert port.silence(0.3) == b""
@@ -325,3 +326,14 @@ def test_bad_arguments_never_hang_the_port(sim, peer):
         b'\r\n+QICFG: "tcp/keepalive",1,120,25,3\r\n\r\nOK\r\n')
     test = port.at("AT+QICFG=?")
     assert b'+QICFG: "transpktsize",(1-1460)\r\n' in test and b'"dataformat",(0,1),(0,1)' in test
+
+
+def test_payload_may_start_with_lf_and_the_command_may_end_with_cr_lf(sim, peer):
+    port = open_module(sim, "ec200t", routed(peer))
+    opened(port, OPEN_TCP.format(mode=0))
+    assert send(port, 0, b"\nab") == b"\r\nSEND OK\r\n"  # CR-ended command, LF first byte
+    port.write(b"AT+QISEND=0,3\r\n")  # CR LF: the LF is the terminator's, not payload
+    port.take(b"> ")
+    port.write(b"\ncd")
+    assert port.take(b"SEND OK\r\n") == b"\r\nSEND OK\r\n"
+    assert peer.connection().wait_received(6) == b"\nab\ncd"

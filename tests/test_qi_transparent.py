@@ -10,7 +10,7 @@ import serial
 from atport import AtPort
 from modem import Port
 from peers import TcpPeer, free_port
-from qi import BOOTED, open_module, read_once
+from qi import open_module, read_once
 
 SCALE = 20.0  # module seconds per real second
 GUARD = 1.0 / SCALE  # the profile's 1 s guard time, in real seconds
@@ -140,12 +140,12 @@ def test_uplink_packets_follow_transpktsize_and_transwaittm(sim, peer):
 
 def test_qiclose_from_another_port_hangs_the_online_one_up(sim, peer):
     tcp = free_port()
-    s = sim("ec200t", "--route", f"220.180.239.212:8009=127.0.0.1:{peer.port}",
-            "--tcp", f"127.0.0.1:{tcp}", time_scale=SCALE)
-    port = AtPort(s.open())
-    port.take(BOOTED["ec200t"])
-    port.at("ATE0")
-    port.at("AT+QIACT=1")
+
+    def with_tcp(profile: str, *args: str, **kwargs: object):
+        return sim(profile, *args, "--tcp", f"127.0.0.1:{tcp}", **kwargs)
+
+    port = open_module(with_tcp, "ec200t", [f"220.180.239.212:8009=127.0.0.1:{peer.port}"],
+                       scale=SCALE)
     assert port.at(OPEN) == b"\r\nCONNECT\r\n"
     other = AtPort(Port(serial.serial_for_url(f"socket://127.0.0.1:{tcp}", timeout=0.05)))
     assert other.at("ATE0").endswith(b"OK\r\n")

@@ -7,7 +7,7 @@ dispatcher turns into the family's error reply.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Tree
@@ -40,11 +40,18 @@ def _fingerprint(path: Path) -> str:
 
 def parse(grammar: str, body: str) -> list[Command]:
     """Parse the part of a command line after "AT" into commands, in order."""
+    return list(_parse(grammar, body))
+
+
+@lru_cache(maxsize=512)
+def _parse(grammar: str, body: str) -> tuple[Command, ...]:
+    # Hosts repeat the same lines (polling AT+CSQ, AT+CEREG?...): commands are immutable, so a
+    # line parsed once need not go through the LALR parser again.
     try:
         tree = parser_for(grammar).parse(body)
     except LarkError as exc:
         raise SyntaxError(str(exc)) from None
-    return [cmd for item in tree.children if item is not None for cmd in _item(item)]
+    return tuple(cmd for item in tree.children if item is not None for cmd in _item(item))
 
 
 def _rule(tree: Tree) -> str:

@@ -109,8 +109,6 @@ class PdpContexts(Bearer, QiSubsystem):
     def reset(self) -> None:
         saved = self.m.store.load("pdp", {})
         self.table = {cid: Context(**saved.get(str(cid), {})) for cid in self.contexts()}
-        if self.m.network.state is Reg.NOT_SEARCHING:
-            self.m.network.search()  # an attach at power-on, unless the radio already started one
         self._network_changed(self.m.network.state)
 
     def address(self, cid: int) -> str | None:
@@ -139,13 +137,13 @@ class PdpContexts(Bearer, QiSubsystem):
         if not state.registered and self.config.get("deact_on_detach", True):
             for cid, ctx in self.table.items():
                 if ctx.active and cid not in always:
-                    self.deactivate_by_network(cid)
+                    self.deactivate_by_network(cid)  # the detach took it down
 
-    def deactivate_by_network(self, cid: int) -> bool:
+    def deactivate_by_network(self, cid: int) -> None:
         """The network tears the context down (control surface): +QIURC: "pdpdeact",<cid>."""
         ctx = self.table.get(cid)
         if ctx is None or not ctx.active:
-            return False
+            raise LookupError(f"PDP context {cid} is not active")
         ctx.active, ctx.broken = False, True
         self.m.log.emit("pdp-deactivated-by-network", cid=cid)
         self._context_lost(cid, True)

@@ -566,6 +566,28 @@ class QiSockets(QiSubsystem):
             return NO_CARRIER
         return online(sock)
 
+    # -- what the far end does (control surface) -----------------------------------------------
+    def close_by_peer(self, sid: int) -> None:
+        """The peer closes connection `sid` (FIN): as when the real host peer does."""
+        self._peer_ends(sid, None)
+
+    def reset_by_peer(self, sid: int) -> None:
+        """The peer resets connection `sid` (RST)."""
+        self._peer_ends(sid, ConnectionResetError("reset by peer"))
+
+    def _peer_ends(self, sid: int, error: OSError | None) -> None:
+        sock = self.table.get(sid)
+        if sock is None or sock.state is not State.CONNECTED or sock.service not in (
+                Service.TCP, Service.INCOMING):
+            raise LookupError(f"no connected TCP socket {sid}")
+        link = sock.link
+        if isinstance(link, TcpConnection) and error:
+            link.abort()  # the host peer sees the same end
+        elif isinstance(link, TcpConnection):
+            link.close()
+        sock.link = None
+        sock.peer_closed(error)
+
     def snapshot(self) -> dict[str, Any]:
         return {str(sid): {"service": str(s.service), "state": int(s.state),
                            "access": int(s.access), "host": s.host, "port": s.port,
