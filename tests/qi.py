@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from atport import AtPort
 
 from simulator.control.client import request, resolve
@@ -10,17 +12,24 @@ BOOTED = {"ec200t": b"+QIND: PB DONE\r\n", "bc660k": b"+CPIN: READY\r\n",
           "fcm360w": b"ready\r\n"}
 
 
+PROFILES = Path(__file__).parent / "profiles"
+
+
 def open_module(sim, profile: str, routes: list[str] = (), scale: float = 20.0,
                 **kwargs) -> AtPort:
-    """Boot a module through the CLI with `routes`; echo off; ec200t's context 1 up."""
+    """Boot a module through the CLI with `routes`; echo off; ec200t's context 1 up.
+    `profile` may name a test profile in tests/profiles, "ec200t-internet" extending ec200t."""
     args = [a for route in routes for a in ("--route", route)]
+    family = profile.split("-")[0]
+    if family != profile:
+        profile = str(PROFILES / f"{profile}.yaml")
     s = sim(profile, *args, time_scale=scale, **kwargs)
     port = AtPort(s.open())
-    port.take(BOOTED[profile])
-    if profile != "fcm360w":
+    port.take(BOOTED[family])
+    if family != "fcm360w":
         ctl(s.path, "network register")  # what the radio model does once it has attached
         assert port.at("ATE0").endswith(b"OK\r\n")
-    if profile == "ec200t":
+    if family == "ec200t":
         assert port.at("AT+QIACT=1") == b"\r\nOK\r\n"
     return port
 

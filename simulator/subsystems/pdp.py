@@ -168,8 +168,8 @@ class PdpContexts(Bearer, QiSubsystem):
                 raise self.fail("invalid_param")
             return Info.of("+QICSGP", ctx.type, Quoted(ctx.apn), Quoted(ctx.user),
                            Quoted(ctx.password), ctx.auth)
-        if type not in self.config.get("types", [1, 2, 3]) or apn is None:
-            raise self.fail("invalid_param")
+        if type not in self.config.get("types", [1, 2, 3]) or apn is None or isinstance(apn, Bare):
+            raise self.fail("invalid_param")  # the APN is a quoted string
         user, password, auth = _credentials(list(rest))
         if user is None or auth not in range(4) or max(len(user), len(password)) > \
                 self.config.get("max_credential", 127):
