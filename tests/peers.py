@@ -29,11 +29,15 @@ def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
 
 
 class PeerConnection:
-    """One accepted (or made) TCP connection; a thread collects what arrives."""
+    """One accepted (or made) TCP connection; a thread collects what arrives. It may echo,
+    answer every arrival with `reply`, or greet first with `greet` = (delay, bytes)."""
 
-    def __init__(self, sock: socket.socket, echo: bool, read: bool = True):
+    def __init__(self, sock: socket.socket, echo: bool, read: bool = True,
+                 reply: bytes | None = None, greet: tuple[float, bytes] | None = None):
         self.sock = sock
         self.echo = echo
+        self.reply = reply
+        self.greet = greet
         self.received = bytearray()
         self.closed = threading.Event()  # the module closed its side
         self.reading = threading.Event()
@@ -44,14 +48,17 @@ class PeerConnection:
 
     def _run(self) -> None:
         try:
+            if self.greet:
+                time.sleep(self.greet[0])
+                self.sock.sendall(self.greet[1])
             while True:
                 self.reading.wait()
                 data = self.sock.recv(1 << 16)
                 if not data:
                     break
                 self.received += data
-                if self.echo:
-                    self.sock.sendall(data)
+                if self.echo or self.reply:
+                    self.sock.sendall(data if self.echo else self.reply)
         except OSError:
             pass
         self.closed.set()
@@ -76,14 +83,18 @@ class PeerConnection:
 class TcpPeer:
     """A listening TCP server on 127.0.0.1; `echo` sends back everything it receives."""
 
-    def __init__(self, echo: bool = False, read: bool = True, rcvbuf: int | None = None):
+    def __init__(self, echo: bool = False, read: bool = True, rcvbuf: int | None = None,
+                 reply: bytes | None = None, greet: tuple[float, bytes] | None = None,
+                 port: int = 0):
         self.echo = echo
         self.read = read
+        self.reply = reply
+        self.greet = greet
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if rcvbuf:
             self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.server.bind(("127.0.0.1", 0))
+        self.server.bind(("127.0.0.1", port))
         self.server.listen(16)
         self.port = self.server.getsockname()[1]
         self.connections: list[PeerConnection] = []
@@ -95,7 +106,8 @@ class TcpPeer:
                 sock, _ = self.server.accept()
             except OSError:
                 return
-            self.connections.append(PeerConnection(sock, self.echo, self.read))
+            self.connections.append(PeerConnection(sock, self.echo, self.read, self.reply,
+                                                   self.greet))
 
     def connection(self, index: int = 0, timeout: float = 10.0) -> PeerConnection:
         wait_for(lambda: len(self.connections) > index, timeout, "a connection")
@@ -118,11 +130,12 @@ def connect(port: int, source_port: int = 0) -> socket.socket:
 class UdpPeer:
     """A UDP socket on 127.0.0.1 that keeps every datagram with its sender."""
 
-    def __init__(self, port: int = 0, echo: bool = False):
+    def __init__(self, port: int = 0, echo: bool = False, reply: bytes | None = None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.echo = echo
+        self.reply = reply
         self.datagrams: list[tuple[bytes, tuple[str, int]]] = []
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -133,8 +146,8 @@ class UdpPeer:
             except OSError:
                 return
             self.datagrams.append((data, addr))
-            if self.echo:
-                self.sock.sendto(data, addr)
+            if self.echo or self.reply:
+                self.sock.sendto(data if self.echo else self.reply, addr)
 
     def wait(self, count: int = 1, timeout: float = 10.0) -> list[tuple[bytes, tuple[str, int]]]:
         wait_for(lambda: len(self.datagrams) >= count, timeout, f"{count} datagrams")
