@@ -79,10 +79,12 @@ class Channel:
         if not self.closed:
             self.module.log.bytes_out(self.name, data)
             self._write(data)
+            if self._room_waiters and self.room():
+                self.drained()  # output held by a fault went out: bulk data may follow
 
     # -- flow control -----------------------------------------------------------------------
     def room(self) -> bool:
-        return self.flow.pending() < HIGH_WATER
+        return self.flow.pending() + self.outbox.pending() < HIGH_WATER
 
     def ready(self) -> bool:
         """Whether a URC carrying data would go out now (not held, host keeping up)."""

@@ -8,6 +8,7 @@ differently (EC200 563, FCM360W 561); the profile's `qi_errors.codes` table maps
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from simulator.at.dispatcher import EXEC, TEST, Context, command
@@ -66,7 +67,7 @@ class QiErrors(Subsystem):
 class QiSubsystem(Subsystem):
     """A subsystem of TCP/IP commands: its failures go through QiErrors."""
 
-    @property
+    @cached_property  # subsystems live as long as the module
     def errors(self) -> QiErrors:
         return self.m.get(QiErrors)
 

@@ -12,6 +12,7 @@ import asyncio
 import ipaddress
 import statistics
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from simulator.at.command import Bare, Kind
@@ -66,7 +67,7 @@ class QiServices(QiSubsystem):
         servers = self.config.get("dns_servers", ["114.114.114.114", "8.8.8.8"])
         self.dns = {cid: list(servers) for cid in self.bearer.contexts()}
 
-    @property
+    @cached_property  # subsystems live as long as the module
     def bearer(self) -> Bearer:
         return self.m.get(Bearer)
 

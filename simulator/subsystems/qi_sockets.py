@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+from functools import cached_property
 from typing import Any
 
 from simulator.at.command import Bare
@@ -88,11 +89,11 @@ class QiSockets(QiSubsystem):
         self._watching = False
 
     # -- collaborators ----------------------------------------------------------------------------
-    @property
+    @cached_property  # subsystems live as long as the module
     def bearer(self) -> Bearer:
         return self.m.get(Bearer)
 
-    @property
+    @cached_property
     def options(self) -> QiConfig:
         return self.m.get(QiConfig)
 

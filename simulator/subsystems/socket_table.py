@@ -164,6 +164,11 @@ class Socket:
                 return 0  # a datagram goes whole or not at all
             self.rx += data
             taken = len(data)
+        elif self._port is not None and not self.rx and not self._pumping and self._port.room():
+            self.rx_total += len(data)  # online and the host keeps up: straight through
+            self.rx_read += len(data)
+            self._port.write(data)
+            return len(data)
         else:
             taken = min(len(data), self.table.recv_buffer - len(self.rx))
             self.rx += data[:taken] if taken < len(data) else data
@@ -205,9 +210,15 @@ class Socket:
             self._pump_online()
 
     def read(self, limit: int) -> bytes:
+        data = self._take(limit)
+        self._consumed(len(data))
+        return data
+
+    def _take(self, limit: int) -> bytes:
+        """Bytes off the buffer; the caller delivers them, then calls _consumed (which lets
+        more arrive: they must not overtake these)."""
         data = bytes(self.rx[:limit])
         del self.rx[:len(data)]
-        self._consumed(len(data))
         return data
 
     def read_datagram(self) -> tuple[bytes, Endpoint] | None:
@@ -236,7 +247,9 @@ class Socket:
                     assert item is not None
                     self.table.events.push(self, item[0], item[1])
                 else:
-                    self.table.events.push(self, self.read(self.table.push_chunk), None)
+                    data = self._take(self.table.push_chunk)
+                    self.table.events.push(self, data, None)
+                    self._consumed(len(data))
         finally:
             self._pumping = False
         if self.access is Access.PUSH and self.unread:
@@ -258,7 +271,9 @@ class Socket:
         self._pumping = True
         try:
             while self.rx and port.room() and self._port is port:
-                port.write(self.read(_ONLINE_CHUNK))
+                data = self._take(_ONLINE_CHUNK)
+                port.write(data)
+                self._consumed(len(data))
         finally:
             self._pumping = False
         if self._port is not port:
@@ -271,16 +286,29 @@ class Socket:
             port.hangup()
 
     def uplink(self, data: bytes) -> None:
+        """Host bytes in transparent mode, sent in packets of the configured size; a partial
+        packet waits the configured time for more."""
         self.tx_total += len(data)
-        self._out += data
         size, wait = self.table.events.packet()
-        while len(self._out) >= size:
-            self._transmit(bytes(self._out[:size]))
-            del self._out[:size]
-        if self._out and self._out_timer is None:
-            self._out_timer = self.table.module.clock.call_later(wait, self._flush_out)
+        if self._out:
+            self._out += data
+            data, self._out = bytes(self._out), bytearray()
+        whole = len(data) - len(data) % size
+        if whole:
+            self._send_packets(data[:whole] if whole < len(data) else data, size)
+        if whole < len(data):
+            self._out += data[whole:]
+            if self._out_timer is None:
+                self._out_timer = self.table.module.clock.call_later(wait, self._flush_out)
         if isinstance(self.link, TcpConnection) and self.link.writing_paused and self._port:
             self._port.pause_input()  # the peer is not keeping up: hold the host back
+
+    def _send_packets(self, data: bytes, size: int) -> None:
+        if isinstance(self.link, UdpEndpoint):
+            for start in range(0, len(data), size):  # a datagram per packet
+                self._transmit(data[start:start + size])
+        else:
+            self._transmit(data)  # a stream: the packets may go in one write
 
     def _flush_out(self) -> None:
         self._out_timer = None

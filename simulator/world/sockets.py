@@ -25,7 +25,8 @@ from typing import Protocol, cast
 
 from simulator.world.routes import Endpoint
 
-_READ_CHUNK = 1 << 16
+_READ_CHUNK = 1 << 18
+_KERNEL_FLOOR = 1 << 17
 
 
 class Receiver(Protocol):
@@ -80,7 +81,16 @@ class TcpConnection(asyncio.Protocol):
             self._on_made(self)
 
     def data_received(self, data: bytes) -> None:
-        self._held += data
+        if self._held or self._delivering or self.receiver is None:
+            self._held += data
+        else:  # the usual case, without a copy; a re-entrant resume finds the loop below
+            self._delivering = True
+            try:
+                taken = self.receiver.offer(data, None)
+            finally:
+                self._delivering = False
+            if taken < len(data):
+                self._held += data[taken:]
         self._deliver()
 
     def eof_received(self) -> bool:
@@ -257,12 +267,14 @@ class TcpListener:
 
 
 def _sized(family: int, send_buffer: int, recv_buffer: int) -> socket.socket:
-    """A TCP socket whose kernel buffers are about the module's: its window is the module's."""
+    """A TCP socket with small kernel buffers, so a peer the module holds back feels it soon
+    (the module's own bounds are enforced above). Never below one loopback segment: a window
+    smaller than the MSS stalls some TCP stacks' window updates."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, max(send_buffer, _KERNEL_FLOOR))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, max(recv_buffer, _KERNEL_FLOOR))
     return sock
 
 
