@@ -250,7 +250,13 @@ class Channel:
         return Response.of(replies)
 
     def reset(self) -> None:
-        """After a reboot the channel's V.250 settings are the saved ones again."""
+        """After a reboot the channel's V.250 settings are the saved ones again, and online
+        mode is over (the sockets went with the firmware)."""
+        if self.link is not None:
+            self.link = None
+            self.line.offline()
+            self.line.done()
+            self.resume_input()
         saved = self.module.saved_line_settings()
         for key, value in vars(saved).items():
             setattr(self.settings, key, value)  # the line discipline shares this object

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from peers import TcpPeer, UdpPeer, connect, free_port, wait_for
-from qi import open_module, opened, read_all, read_once, send
+from qi import ctl, open_module, opened, read_all, read_once, send
 
 SERVER = "220.180.239.212:8009"
 OPEN_TCP = 'AT+QIOPEN=1,0,"TCP","220.180.239.212",8009,0,{mode}'
@@ -337,3 +337,52 @@ def test_payload_may_start_with_lf_and_the_command_may_end_with_cr_lf(sim, peer)
     port.write(b"\ncd")
     assert port.take(b"SEND OK\r\n") == b"\r\nSEND OK\r\n"
     assert peer.connection().wait_received(6) == b"\nab\ncd"
+
+
+def test_udp_datagrams_that_find_the_buffer_full_are_dropped_and_counted(sim):
+    local = free_port(socket.SOCK_DGRAM)
+    sender = UdpPeer()
+    try:
+        port = open_module(sim, "ec200t", [f"10.7.157.1:3030=127.0.0.1:{local}"])
+        opened(port, 'AT+QIOPEN=1,2,"UDP SERVICE","127.0.0.1",0,3030,0', sid=2)
+        for n in range(12):  # 12 kB into a 10 kB buffer nobody reads
+            sender.sendto(bytes([n]) * 1000, local)
+        port.urc('+QIURC: "recv",2')
+        pty = port.port.port
+        wait_for(lambda: ctl(pty, "state")["subsystems"]["qi_sockets"]["2"]["dropped"] == 2)
+        assert port.at("AT+QIRD=2,0") == b"\r\n+QIRD: 10000,0,10000\r\n\r\nOK\r\n"
+        first = port.at("AT+QIRD=2")
+        assert first.startswith(b'\r\n+QIRD: 1000,"127.0.0.1",') and b"\x00" * 1000 in first
+    finally:
+        sender.close()
+
+
+def test_hex_data_format_both_ways(sim, peer):
+    port = open_module(sim, "ec200t", routed(peer))
+    opened(port, OPEN_TCP.format(mode=0))
+    assert port.at('AT+QICFG="dataformat",1,1') == b"\r\nOK\r\n"
+    assert send(port, 0, b"41420D0A") == b"\r\nSEND OK\r\n"  # 8 hex digits, 4 bytes
+    assert peer.connection().wait_received(4) == b"AB\r\n"
+    assert send(port, 0, b"4G") == b"\r\nERROR\r\n"
+    peer.connection().send(b"\x00\xff")
+    port.urc('+QIURC: "recv",0')
+    assert port.at("AT+QIRD=0") == b"\r\n+QIRD: 2\r\n00FF\r\n\r\nOK\r\n"
+
+
+def test_asynchronous_close_and_passive_close(sim, peer):
+    port = open_module(sim, "ec200t", routed(peer))
+    opened(port, OPEN_TCP.format(mode=0))
+    assert port.at('AT+QICFG="close/mode",1') == b"\r\nOK\r\n"
+    assert port.at("AT+QICLOSE=0") == b"\r\nOK\r\n"  # at once; the URC says when it is done
+    assert port.urc('+QIURC: "closed",0') == b'\r\n+QIURC: "closed",0\r\n'
+    assert port.at("AT+QISTATE") == b"\r\nOK\r\n"
+    assert port.at('AT+QICFG="passiveclosed",1') == b"\r\nOK\r\n"
+    opened(port, OPEN_TCP.format(mode=0))
+    conn = peer.connection(1)
+    conn.send(b"tail")
+    port.urc('+QIURC: "recv",0')
+    conn.close()
+    port.urc('+QIURC: "closed",0')
+    assert b",4,1,0,0," in port.at("AT+QISTATE=1,0")  # data left: it stays until read
+    assert read_once(port, 0) == b"tail"
+    assert port.at("AT+QISTATE") == b"\r\nOK\r\n"  # then the module closed it by itself

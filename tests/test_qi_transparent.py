@@ -10,7 +10,7 @@ import serial
 from atport import AtPort
 from modem import Port
 from peers import TcpPeer, free_port
-from qi import open_module, read_once
+from qi import ctl, open_module, read_once
 
 SCALE = 20.0  # module seconds per real second
 GUARD = 1.0 / SCALE  # the profile's 1 s guard time, in real seconds
@@ -152,3 +152,14 @@ def test_qiclose_from_another_port_hangs_the_online_one_up(sim, peer):
     assert other.at("AT+QICLOSE=0") == b"\r\nOK\r\n"
     assert port.take(b"NO CARRIER\r\n") == b"\r\nNO CARRIER\r\n"
     other.close()
+
+
+def test_a_reset_ends_online_mode_without_a_word(online):
+    port, conn = online
+    pty = port.port.port
+    ctl(pty, "reboot")
+    assert port.take(b"+QIND: PB DONE\r\n").startswith(b"\r\nRDY\r\n")  # no NO CARRIER
+    assert conn.closed.wait(5)  # the connection went with the firmware
+    assert port.at("AT").endswith(b"\r\nOK\r\n")  # command mode again (echo on after reset)
+    port.at("ATE0")
+    assert port.at("AT+QISTATE") == b"\r\nOK\r\n"

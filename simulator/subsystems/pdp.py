@@ -8,6 +8,7 @@ cellular one, StaticLink an always-up link with a fixed address (a Wi-Fi module 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,19 +22,20 @@ from simulator.subsystems.qi_errors import QiSubsystem
 from simulator.world.network import Reg
 
 
-class Bearer(Subsystem):
+class Bearer(Subsystem, ABC):
     """Something that gives the module an IP address on a context."""
 
     def __init__(self, module: Any):
         super().__init__(module)
         self._lost: list[Callable[[int, bool], None]] = []
 
+    @abstractmethod
     def address(self, cid: int) -> str | None:
         """The module's address on context `cid`, or None while the context is not up."""
-        raise LookupError(cid)
 
+    @abstractmethod
     def contexts(self) -> range:
-        raise LookupError
+        """The context IDs commands may name."""
 
     @property
     def default(self) -> int:

@@ -593,7 +593,8 @@ class QiSockets(QiSubsystem):
         return {str(sid): {"service": str(s.service), "state": int(s.state),
                            "access": int(s.access), "host": s.host, "port": s.port,
                            "local": list(s.local()), "unread": s.unread,
-                           "rx_total": s.rx_total, "tx_total": s.tx_total}
+                           "rx_total": s.rx_total, "tx_total": s.tx_total,
+                           "dropped": s.dropped}
                 for sid, s in sorted(self.table.sockets.items())}
 
 

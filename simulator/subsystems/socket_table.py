@@ -142,6 +142,7 @@ class Socket:
         self.rx_total = 0
         self.rx_read = 0
         self.tx_total = 0
+        self.dropped = 0  # datagrams that found the receive buffer full
         self.announced = False
         self.peer_gone = False
         self.guard = table.guard
@@ -157,11 +158,11 @@ class Socket:
         if self.service is Service.UDP_SERVICE:
             assert source is not None
             if not self.datagrams.put(data, self.table.seen_as(source)):
-                return 0
+                return self._drop(data)
             taken = len(data)
         elif self.service is Service.UDP:
             if len(self.rx) + len(data) > self.table.recv_buffer:
-                return 0  # a datagram goes whole or not at all
+                return self._drop(data)  # a datagram goes whole or not at all
             self.rx += data
             taken = len(data)
         elif self._port is not None and not self.rx and not self._pumping and self._port.room():
@@ -176,6 +177,11 @@ class Socket:
         if taken:
             self._arrived()
         return taken
+
+    def _drop(self, data: bytes) -> int:
+        self.dropped += 1
+        self.table.log("socket-datagram-dropped", id=self.id, size=len(data))
+        return 0
 
     def peer_closed(self, error: OSError | None) -> None:
         if self.state not in (State.CONNECTED, State.OPENING):
@@ -371,6 +377,7 @@ class Socket:
 
     # -- closing ----------------------------------------------------------------------------------
     def shut(self, force: bool = False) -> None:
+        self._port = None  # a channel still online finds out from its own reset or hang-up
         if self._out_timer is not None:
             self._out_timer.cancel()
             self._out_timer = None
@@ -438,7 +445,10 @@ class SocketTable:
         self.sockets[sid] = sock
         return sock
 
-    def release(self, sock: Socket, force: bool = False) -> None:
+    def release(self, sock: Socket, force: bool = False, hang_up: bool = True) -> None:
+        """Free the ID; a channel online with the socket gets NO CARRIER (`hang_up`)."""
+        if hang_up:
+            sock.hang_up()
         sock.shut(force)
         if self.sockets.get(sock.id) is sock:
             del self.sockets[sock.id]
@@ -501,12 +511,10 @@ class SocketTable:
         connection.bind(sock)
         return True
 
-    def close_all(self, cid: int | None = None) -> list[Socket]:
-        """Drop every socket (of one context): a reboot, or the context went away."""
-        dropped = [s for s in self.sockets.values() if cid is None or s.cid == cid]
-        for sock in dropped:
-            self.release(sock, force=True)
-        return dropped
+    def close_all(self) -> None:
+        """Drop every socket: the module resets (its channels leave online mode themselves)."""
+        for sock in list(self.sockets.values()):
+            self.release(sock, force=True, hang_up=False)
 
 
 def _open_error(service: Service, exc: OSError) -> str:

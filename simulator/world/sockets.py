@@ -5,7 +5,8 @@ They are asyncio protocols with flow control both ways, so nothing is dropped or
 - Downlink: every arrival is *offered* to the module side (`Receiver.offer`), which takes what
   fits in its bounded receive buffer. What does not fit waits here and reading from the kernel
   pauses, so TCP's window closes on the peer; `resume()` offers it again once there is room.
-  A UDP datagram that does not fit is dropped, as a real module drops it, and counted.
+  A UDP datagram that does not fit is dropped (by the module side, which counts it), as a
+  real module drops it.
 - Uplink: `unacked()` counts what the peer has not acknowledged yet (our write buffer plus the
   kernel's send queue), which is what a module's bounded send buffer holds; `writable` fires
   once the write buffer drains.
@@ -200,14 +201,13 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.receiver: Receiver | None = None
         self.transport: asyncio.DatagramTransport | None = None
-        self.dropped = 0  # datagrams that found the receive buffer full
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
-        if self.receiver is None or self.receiver.offer(data, _pair(addr)) < len(data):
-            self.dropped += 1
+        if self.receiver is not None:
+            self.receiver.offer(data, _pair(addr))  # the module side counts what it drops
 
     def error_received(self, exc: Exception) -> None:
         pass  # an ICMP error for an earlier datagram: UDP modules do not report these
