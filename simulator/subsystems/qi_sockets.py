@@ -115,10 +115,10 @@ class QiSockets(QiSubsystem):
             if not by_network:
                 self.table.release(sock, force=True)
                 continue
+            sock.hang_up()
             sock.shut(force=True)
             sock.state = State.CLOSING
             sock.peer_gone = True
-            sock.hang_up()
 
     # -- argument helpers -------------------------------------------------------------------------
     def _id(self, value: Any) -> int:
