@@ -47,7 +47,8 @@ class Module:
         self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
         self.booting = False
         self.channels: list[Channel] = []
-        self.network = Network(self.clock, profile.data.get("network", {}))
+        self.network = Network(self.clock, profile.data.get("network", {}),
+                               random.Random(f"network:{self.name}"))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
             self.subsystems, profile.data.get("commands", {}).get("disable", [])
@@ -113,13 +114,16 @@ class Module:
         """Power on: every subsystem to its power-on state, then the banner on its timeline."""
         for timer in self._boot_timers:
             timer.cancel()
+        self.network.reset()
         for subsystem in self.subsystems:
             subsystem.reset()
         for channel in self.channels:
             channel.reset()
         self.log.emit("boot", profile=self.profile.name)
-        self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
-                             for b in self.profile.boot]
+        values = {k: v for s in self.subsystems for k, v in s.boot_values().items()}
+        self._boot_timers = [self.clock.call_later(b.after, self.urc,
+                                                   Info.text(b.line.format_map(values)))
+                             for b in self.profile.boot if b.when is None or values.get(b.when)]
 
     def reboot(self) -> None:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""

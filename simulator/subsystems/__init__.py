@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.identity import Identity
+from simulator.subsystems.packet import Packet
 from simulator.subsystems.power import Power
+from simulator.subsystems.radio import Radio
+from simulator.subsystems.registration import Registration
+from simulator.subsystems.rrc import Rrc
+from simulator.subsystems.rtc import Rtc
+from simulator.subsystems.signal import SignalReport
+from simulator.subsystems.sim import Sim
 from simulator.subsystems.v250 import V250, QEcho
 
-REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (V250, QEcho, Identity, Power)}
+REGISTRY: dict[str, type[Subsystem]] = {
+    cls.name: cls
+    for cls in (V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet,
+                Rtc, Rrc)
+}
