@@ -34,6 +34,8 @@ class Radio(TestForms, Subsystem):
         "cops_act": bool,  # +COPS lines carry <AcT>
         "cops_scan_tail": str,  # what follows the operator list of AT+COPS=?
         "strict_quotes": bool,
+        "ws46": int,  # AT+WS46 network selection at power-on (12 GSM, 28 LTE, 30 both)
+        "ws46_modes": [int],
         "tests": TESTS_SCHEMA,
     }
 
@@ -43,6 +45,7 @@ class Radio(TestForms, Subsystem):
         self.mode = AUTO
         self.format = 0
         self.chosen: Operator | None = None  # the manually selected operator
+        self.ws46 = 0
         self._timer: Timer | None = None
         self._wired = False
 
@@ -55,6 +58,7 @@ class Radio(TestForms, Subsystem):
             self._wired = True
         self.fun, self.mode, self.chosen = 1, AUTO, None
         self.format = self.config.get("cops_format", 0)
+        self.ws46 = self.config.get("ws46", 0)
         if self._timer:
             self._timer.cancel()
         self._timer = self.m.clock.call_later(Duration.parse(self.config.get("on_after", "1s")),
@@ -174,6 +178,22 @@ class Radio(TestForms, Subsystem):
             entries.append(f"({stat},{names}{act})")
         tail = self.config.get("cops_scan_tail", ",,(0-4),(0-2)")
         return Info.of("+COPS", ",".join(entries) + tail)
+
+    # -- AT+WS46 (which radio access networks the module may use) -------------------------
+    @command("+WS46", READ)
+    def ws46_read(self) -> Replies:
+        return Info.of("+WS46", self.ws46)
+
+    @command("+WS46", WRITE)
+    def ws46_write(self, n: int) -> Replies:
+        if n not in self.config.get("ws46_modes", []):
+            raise AtError("invalid_param")
+        self.ws46 = n
+        return None
+
+    @command("+WS46", TEST)
+    def ws46_test(self) -> Replies:
+        return Info.of("+WS46", "(" + ",".join(map(str, self.config.get("ws46_modes", []))) + ")")
 
     def snapshot(self) -> dict[str, Any]:
         return {"fun": self.fun, "cops_mode": self.mode, "cops_format": self.format,

@@ -394,6 +394,26 @@ class Sim(TestForms, Subsystem):
             body = content[offset:offset + (p3 or 256)]
         return Info.of("+CRSM", 0x90, 0, Quoted(body.hex().upper()))
 
+    @command("+CSIM", WRITE)
+    def csim(self, length: int, apdu: str) -> Replies:
+        """Generic SIM access, enough for what hosts send: VERIFY and UNBLOCK CHV without data,
+        which only ask how many attempts are left (TS 102 221: status 63Cx)."""
+        self._require_present("+CSIM")
+        try:
+            raw = bytes.fromhex(apdu)
+        except ValueError:
+            raise AtError("invalid_param") from None
+        if len(apdu) != length or len(raw) < 4:
+            raise AtError("invalid_param")
+        ins, p2 = raw[1], raw[3]
+        if ins in (0x20, 0x2C) and len(raw) <= 5:
+            pin_left, puk_left = (self.pin_retries, self.puk_retries) if p2 < 0x80 else \
+                self._full_retries()
+            status = f"63C{(pin_left if ins == 0x20 else puk_left) & 0xF:X}"
+        else:
+            status = "6D00"  # instruction not supported
+        return Info.of("+CSIM", 4, Quoted(status))
+
     # -- Quectel SIM detection --------------------------------------------------------------
     @command("+QSIMSTAT", READ)
     def qsimstat_read(self) -> Replies:
