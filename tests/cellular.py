@@ -30,12 +30,28 @@ def boot(sim, profile: str, tail: bytes, *extra: str, echo: bool = False, **kwar
     port = sim(profile, *extra, **kwargs).open()
     port.expect(tail, timeout=20)
     if not echo:
-        port.command("ATE0")
+        at(port, "ATE0")
     return port
 
 
+FINAL_LINE = re.compile(rb"\r\n(OK|ERROR|NO CARRIER|\+CM[ES] ERROR: [^\r]*)\r\n")
+
+
+def at(port: Port, line: str, timeout: float = 10.0) -> bytes:
+    """Send a command line; return what arrived up to its final result, leaving any URC that
+    followed it in the buffer for the next read."""
+    port.write(line.encode("latin-1") + b"\r")
+    deadline = time.monotonic() + timeout
+    while (match := FINAL_LINE.search(port.buffer)) is None:
+        assert time.monotonic() < deadline, f"no final result; got {bytes(port.buffer)!r}"
+        port.buffer += port.port.read(port.port.in_waiting or 1)
+    data = bytes(port.buffer[:match.end()])
+    del port.buffer[:match.end()]
+    return data
+
+
 def stat_of(port: Port, cmd: str) -> int:
-    reply = port.command(f"AT{cmd}?").decode()
+    reply = at(port, f"AT{cmd}?").decode()
     match = re.search(rf"\{cmd}: ?\d+,(\d+)", reply)
     assert match, reply
     return int(match[1])
@@ -54,3 +70,9 @@ def wait_stat(port: Port, cmd: str, wanted: set[int], timeout: float = 15.0) -> 
 
 def lines(data: bytes) -> list[str]:
     return [line for line in data.decode("latin-1").split("\r\n") if line]
+
+
+def until(port: Port, line: str | bytes, timeout: float = 10.0) -> bytes:
+    """Read until `line` has arrived as a whole line, whatever else comes around it."""
+    needle = b"\r\n" + (line.encode() if isinstance(line, str) else line) + b"\r\n"
+    return port.read_until(lambda buffer: needle in buffer, timeout)
