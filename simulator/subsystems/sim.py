@@ -156,17 +156,20 @@ class Sim(TestForms, Subsystem):
     def _emit(self, key: str) -> None:
         self._pending = [t for t in self._pending if not t.cancelled and t.remaining() > 0]
         for item in self.config.get(key, []):
-            self._pending.append(self.m.urc_later(
-                Duration.parse(item["after"]),
-                Info.text(item["line"].format_map(self.boot_values()))))
+            line = Info.text(item["line"].format_map(self.boot_values()))
+            delay = Duration.parse(item["after"])
+            if delay:
+                self._pending.append(self.m.urc_later(delay, line))
+            else:
+                self.m.urc(line)
 
     # -- the control surface ----------------------------------------------------------------
     def insert(self) -> None:
         if self.present:
             return
         self.present = True
-        self._set(self._card_state())
         self._qsimstat_urc()
+        self._set(self._card_state())
         if self.state == READY:
             self._emit("unlocked")
         else:
@@ -176,17 +179,18 @@ class Sim(TestForms, Subsystem):
         if not self.present:
             return
         self.present = False
-        self._set(ABSENT)
         self._qsimstat_urc()
-        self._emit("removed")
+        self._emit("removed")  # the card's own reports come before the network ones
+        self._set(ABSENT)
 
     def require_pin(self) -> None:
         """The card now asks for its PIN, as after a swap to a locked card."""
         self.pin_enabled = True
         self._save()
         if self.present:
-            self._set(self._card_state())
-            self.m.urc(Info.text(f"+CPIN: {self._cpin_code()}"))
+            state = self._card_state()
+            self.m.urc(Info.text(f"+CPIN: {'SIM PUK' if state == BLOCKED else state}"))
+            self._set(state)
 
     def power(self, on: bool) -> None:
         """CFUN=0 on families that power the card down with the radio."""
