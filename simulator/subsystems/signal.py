@@ -88,8 +88,8 @@ class SignalReport(TestForms, Subsystem):
 
     def _qeng_nbiot(self) -> Replies:
         net = self.m.network
-        if not self._camped:
-            return None
+        if not self._heard:
+            return None  # the cell is known from cell selection on, before the attach ends
         c, s = net.cell, net.signal
         return Info.of("+QENG", 0, c.earfcn, c.earfcn_offset, c.pci, Quoted(c.ci), s.rsrp,
                        s.rsrq, s.rssi, s.sinr, c.band, Quoted(c.tac), c.ecl, c.tx_power,
