@@ -91,9 +91,9 @@ class Packet(TestForms, Subsystem):
             registration.refresh()
 
     # -- events -----------------------------------------------------------------------------
-    def _event(self, text_: str) -> None:
+    def _event(self, event: str) -> None:
         if self.cgerep[0]:
-            self.m.urc(Info.of("+CGEV", text_))
+            self.m.urc(Info.of("+CGEV", event))
 
     def _on_network(self, state: Reg) -> None:
         if not state.registered:
@@ -220,7 +220,7 @@ class Packet(TestForms, Subsystem):
     def _defined(self, cid: Any) -> Pdp:
         try:
             number = int(cid, 0) if isinstance(cid, str) else int(cid)
-        except ValueError:
+        except (TypeError, ValueError):  # an empty or non-numeric <cid>
             raise AtError("invalid_param") from None
         pdp = self.contexts.get(self._cid(number))
         if pdp is None:

@@ -197,10 +197,6 @@ class Network:
             self._search.cancel()
             self._search = None
 
-    @property
-    def searching(self) -> bool:
-        return self._search is not None
-
     # -- what the network does (control surface) -------------------------------------------
     def register(self, roaming: bool = False) -> None:
         self._cancel_search()
@@ -227,6 +223,12 @@ class Network:
         for key, value in values.items():
             setattr(self.signal, key, value)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The network as the control surface shows it."""
+        return {"state": self.state.name.lower(), "operator": self.operator.numeric,
+                "cell": vars(self.cell).copy(), "signal": vars(self.signal).copy(),
+                "timers": vars(self.timers).copy(), "zone": self.zone}
+
     # -- what the core network hands out ---------------------------------------------------
     def allocate_ipv4(self) -> str:
         pool = ipaddress.ip_network(self.config.get("ipv4_pool", "10.21.0.0/16"))
@@ -237,14 +239,4 @@ class Network:
         prefix = self.config.get("ipv6_prefix", "2409:8d30:0114:0242")
         groups = [f"{self.rng.randrange(0x10000):04x}" for _ in range(4)]
         return ":".join([prefix, *groups])
-
-
-def snapshot(network: Network) -> dict[str, Any]:
-    return {
-        "state": network.state.name.lower(),
-        "operator": network.operator.numeric,
-        "cell": vars(network.cell).copy(),
-        "signal": vars(network.signal).copy(),
-        "timers": vars(network.timers).copy(),
-    }
 
