@@ -61,6 +61,7 @@ class Client:
     tasks: set[asyncio.Task] = field(default_factory=set)
     slots: list[Message | None] = field(default_factory=list)
     inflight: set[int] = field(default_factory=set)
+    broken: str | None = None  # the link broke while CONNECT was on its way
 
 
 class Mqtt(Subsystem):
@@ -120,6 +121,7 @@ class Mqtt(Subsystem):
             client.session.close()
         client.session, client.state, client.opening = None, State.IDLE, False
         client.inflight.clear()
+        client.broken = None
 
     def _spawn(self, client: Client, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -157,6 +159,9 @@ class Mqtt(Subsystem):
                            *(Quoted(v) if isinstance(v, str) else v for v in shown))
         if key == "will" and to_int(values[0]) == 1 and len(values) < 5:
             raise AtError("invalid_param")  # a will needs every field
+        if key == "version" and values[0] is not None and \
+                to_int(values[0]) not in self.config.get("versions", {}):
+            raise AtError("invalid_param")
         client.cfg.set(key, list(values))
         return None
 
@@ -313,22 +318,24 @@ class Mqtt(Subsystem):
         timeout = self._setting(client, "timeout", 0, 5)
         try:
             await uplink(self.m)
-            code = await within(self.m.clock, client.session.connect(
-                client_id, username, password, version, self._setting(client, "keepalive", 0,
-                                                                       120),
+            code: int | None = await within(self.m.clock, client.session.connect(
+                client_id, username, password, version,
+                self._setting(client, "keepalive", 0, 120),
                 bool(self._setting(client, "session", 0, 1)), will), timeout)
         except TimeoutError:
             client.state = State.INITIALIZING
             self.m.urc(Info.of("+QMTCONN", client.idx, 2))
             return
         except ConnectionError:
-            return  # the link broke meanwhile: +QMTSTAT said so
-        if code == 0:
-            client.state = State.CONNECTED
-        else:
+            code = None  # the link broke before CONNACK
+        if code is not None:
+            client.state = State.CONNECTED if code == 0 else State.INITIALIZING
+            self.m.log.emit("mqtt-connack", client=client.idx, code=code)
+            self.m.urc(Info.of("+QMTCONN", client.idx, 0, code))
+        if client.broken:  # a refused client is closed by the broker right after CONNACK
+            reason, client.broken = client.broken, None
             client.state = State.INITIALIZING
-        self.m.log.emit("mqtt-connack", client=client.idx, code=code)
-        self.m.urc(Info.of("+QMTCONN", client.idx, 0, code))
+            self._lost(client, reason)
 
     @command("+QMTDISC", TEST)
     def qmtdisc_test(self) -> Replies:
@@ -499,6 +506,9 @@ class Mqtt(Subsystem):
     # -- the link breaking ----------------------------------------------------------------------
     def _lost(self, client: Client, reason: str) -> None:
         if client.session is None:
+            return
+        if client.state is State.CONNECTING:
+            client.broken = reason  # reported after the +QMTCONN result
             return
         self._drop(client)
         self.m.log.emit("mqtt-lost", client=client.idx, reason=reason)

@@ -118,18 +118,17 @@ class Session:
         """paho's end of the private socket meets the module's network connection."""
         self._paho_end = writer
         self._tasks += [self._loop.create_task(self._pump(reader, self._writer)),
-                        self._loop.create_task(self._pump(self._reader, writer, network=True))]
+                        self._loop.create_task(self._pump(self._reader, writer))]
 
-    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter,
-                    network: bool = False) -> None:
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         try:
             while data := await source.read(65536):
                 sink.write(data)
                 await sink.drain()
         except (ConnectionError, OSError):
             pass
-        if network and not self._closing:
-            self._broken("closed")
+        # the end of the network connection reaches paho after what came before it (a
+        # refused CONNACK, say); paho's disconnect callback then reports the break
         with contextlib.suppress(Exception):
             sink.close()
 
@@ -205,7 +204,8 @@ class Session:
         if self.closed or self._closing:
             return
         self.close()
-        self.events.lost(reason)
+        # after what is already on its way (a refused CONNACK's result, say)
+        self._loop.call_soon(self.events.lost, reason)
 
     async def disconnect(self) -> None:
         """DISCONNECT (when MQTT runs), then close the network connection."""
