@@ -331,7 +331,7 @@ class HttpClient(Subsystem):
             await client.aclose()
 
     def _failed(self, prefix: str, what: str, detail: str) -> None:
-        self.m.log.emit("http-failed", error=detail, kind=what)
+        self.m.log.emit("http-failed", error=detail, cause=what)
         self.m.urc(Info.of(prefix, self.code(what)))
 
     # -- AT+QHTTPREAD ----------------------------------------------------------------------------

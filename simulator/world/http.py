@@ -5,8 +5,9 @@ header, the SNI and the certificate check keep the name the module was given.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpcore
@@ -35,13 +36,38 @@ class _RoutedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+_ERRORS: list[tuple[type[Exception], type[httpx.TransportError]]] = [
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError), (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.NetworkError, httpx.NetworkError),
+]
+
+
+@contextlib.contextmanager
+def _as_httpx() -> Iterator[None]:
+    """httpcore's exceptions as httpx's (httpx's own transport does the same)."""
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc)) from exc
+        if isinstance(exc, httpcore.ProtocolError | httpcore.UnsupportedProtocol):
+            raise httpx.TransportError(str(exc)) from exc
+        raise
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, stream: Any):
         self.stream = stream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self.stream:
-            yield part
+        with _as_httpx():
+            async for part in self.stream:
+                yield part
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -62,7 +88,8 @@ class RoutedTransport(httpx.AsyncBaseTransport):
                              port=request.url.port, target=request.url.raw_path),
             headers=request.headers.raw, content=request.stream,
             extensions=request.extensions)
-        response = await self.pool.handle_async_request(core)
+        with _as_httpx():
+            response = await self.pool.handle_async_request(core)
         return httpx.Response(status_code=response.status, headers=response.headers,
                               stream=_Body(response.stream), extensions=response.extensions)
 
