@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.charset import Charset
+from simulator.subsystems.files import ModuleFiles
+from simulator.subsystems.http import HttpClient
 from simulator.subsystems.identity import Identity
+from simulator.subsystems.mqtt import Mqtt
 from simulator.subsystems.power import Power
 from simulator.subsystems.sms import Sms
+from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.v250 import V250, QEcho
 
-REGISTRY: dict[str, type[Subsystem]] = {
-    cls.name: cls for cls in (V250, QEcho, Identity, Power, Charset, Sms)
-}
+REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
+    V250, QEcho, Identity, Power, Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient)}
