@@ -13,7 +13,8 @@ from simulator.at.dispatcher import Context
 from simulator.at.errors import AtError
 from simulator.at.formatter import LineSettings
 from simulator.at.parser import parse
-from simulator.at.replies import ERROR, OK, Final, Info, Prompt, Response
+from simulator.at.replies import ERROR, OK, Data, Final, Info, Prompt, Response
+from simulator.faults import Outbox
 from simulator.line.discipline import LineDiscipline, Mode
 
 if TYPE_CHECKING:
@@ -25,40 +26,52 @@ class Channel:
         self.module = module
         self.name = name
         self._write = write
+        self.outbox = Outbox(module.faults, self._emit)
         self.settings: LineSettings = module.saved_line_settings()
-        self.line = LineDiscipline(
-            self.settings, module.profile.line_limit, self.write, self._on_line
-        )
-        self._held: list[Info] = []
+        self.line = self._new_line()
+        self._held: list[Info | list[Info]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
+
+    def _new_line(self) -> LineDiscipline:
+        return LineDiscipline(self.settings, self.module.profile.line_limit, self.write,
+                              self._on_line)
 
     # -- bytes ------------------------------------------------------------------------------
     def receive(self, data: bytes) -> None:
         self.module.log.bytes_in(self.name, data)
-        if self.module.booting:
-            return  # the UART is not listening until the firmware is up
+        if self.module.booting or self.module.faults.stalled:
+            return  # the UART is not listening until the firmware is up (or unstuck)
         self.line.feed(data)
 
     def write(self, data: bytes) -> None:
         if data and not self.closed:
+            self.outbox.put(data)  # byte faults and stalls act here
+
+    def _emit(self, data: bytes) -> None:
+        if not self.closed:
             self.module.log.bytes_out(self.name, data)
             self._write(data)
 
     # -- URCs -------------------------------------------------------------------------------
-    def deliver(self, line: Info) -> None:
+    def deliver(self, line: Info | list[Info]) -> None:
         """A URC never splits a response: while a command runs it waits for the final result."""
         if self.line.mode is Mode.COMMAND and not self._held:
-            self.write(self.module.formatter.urc(line, self.settings))
+            self.write(self._urc_bytes(line))
         else:
             self._held.append(line)
+
+    def _urc_bytes(self, line: Info | list[Info]) -> bytes:
+        if isinstance(line, list):  # lines of one URC go out as one block
+            return self.module.formatter.lines(list(line), self.settings)
+        return self.module.formatter.urc(line, self.settings)
 
     def _flush_held(self) -> None:
         if self.line.mode is not Mode.COMMAND:
             return  # still busy: the next final result flushes again
         held, self._held = self._held, []
         for line in held:
-            self.write(self.module.formatter.urc(line, self.settings))
+            self.write(self._urc_bytes(line))
 
     # -- command lines ----------------------------------------------------------------------
     def _on_line(self, body: str | None) -> None:
@@ -79,11 +92,17 @@ class Channel:
     async def _execute(self, body: str | None) -> Final:
         if body is None:
             return ERROR  # longer than the module's line buffer
-        try:
-            commands = parse(self.module.profile.grammar, body)
-        except SyntaxError:
-            return ERROR
+        typed = "AT" + body
+        self.module.log.emit("command", channel=self.name, line=typed)
         async with self.module.busy:
+            forced = await self.module.faults.on_command(typed)
+            if forced is not None:
+                self.write(self._render(forced.lines))
+                return forced.final or OK
+            try:
+                commands = parse(self.module.profile.grammar, body)
+            except SyntaxError:
+                return ERROR
             for command in commands:
                 response = await self._run_command(command)
                 final = response.final or OK
@@ -99,13 +118,17 @@ class Channel:
         ctx = Context(command, self)
         try:
             response = Response.of(await module.dispatcher.call(handler, ctx))
-            self.write(module.formatter.lines(response.lines, self.settings))
+            self.write(self._render(response.lines))
             while response.prompt is not None:
                 response = await self._data_entry(response.prompt)
-                self.write(module.formatter.lines(response.lines, self.settings))
+                self.write(self._render(response.lines))
         except AtError as error:
             return Response(final=module.error_reply(error))
         return response
+
+    def _render(self, lines: list[Info | Data]) -> bytes:
+        inside = self.module.faults.take_inside(lines)  # a URC injected into the response
+        return self.module.formatter.lines(lines, self.settings, inside)
 
     async def _data_entry(self, prompt: Prompt) -> Response:
         """Print the prompt, collect the payload, and hand it to the command."""
@@ -115,15 +138,23 @@ class Channel:
         self.line.collect(prompt.length, lambda data: payload.done() or payload.set_result(data),
                           echo=prompt.echo)
         timer = None
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            self.line.take_data() if prompt.on_timeout else self.line.cancel_data()
+
         if prompt.timeout is not None:
-            timer = self.module.clock.call_later(prompt.timeout, self.line.cancel_data)
+            timer = self.module.clock.call_later(prompt.timeout, expire)
         data = await payload
         if timer:
             timer.cancel()
         if data is None:
             replies = prompt.on_cancel() if prompt.on_cancel else OK
         else:
-            replies = prompt.on_data(data)
+            handler = prompt.on_timeout if timed_out and prompt.on_timeout else prompt.on_data
+            replies = handler(data)
             if asyncio.iscoroutine(replies):
                 replies = await replies
         return Response.of(replies)
@@ -133,6 +164,14 @@ class Channel:
         saved = self.module.saved_line_settings()
         for key, value in vars(saved).items():
             setattr(self.settings, key, value)  # the line discipline shares this object
+
+    def power_loss(self) -> None:
+        """Power gone: the running command never finishes, nothing waiting goes out."""
+        if self._task and not self._task.done():
+            self._task.cancel()
+        self._held.clear()
+        self.outbox.clear()
+        self.line = self._new_line()
 
     def close(self) -> None:
         self.closed = True

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import signal
 import sys
 from pathlib import Path
 
 from simulator import profile as profiles
+from simulator import replay
+from simulator.control.client import ctl, verbs_help
+from simulator.control.scenario import ScenarioError
 from simulator.runner import Options, Simulation
 
 
@@ -41,23 +45,46 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="the module's persistent data")
     run.add_argument("--tcp", type=_host_port, action="append", default=[],
                      metavar="HOST:PORT", help="also serve the module on TCP")
+    run.add_argument("--rfc2217", type=_host_port, action="append", default=[],
+                     metavar="HOST:PORT", help="also serve the module as RFC 2217 (rfc2217://)")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
+    run.add_argument("--spawn", type=shlex.split, metavar="COMMAND",
+                     help="run COMMAND with the module's UART as its terminal; exit with it")
+    run.add_argument("--control", type=Path, metavar="PATH",
+                     help="the control socket (default: LINK.ctl)")
+    run.add_argument("--scenario", type=Path, metavar="FILE",
+                     help="a scenario file: timed control verbs and fault rules")
+
+    control = sub.add_parser(
+        "ctl", help="control a running module", epilog=verbs_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one control verb on a running module; its result is JSON on stdout.")
+    control.add_argument("target", metavar="TARGET",
+                         help="the module's --link, its PTY, or its control socket")
+    control.add_argument("words", nargs=argparse.REMAINDER, metavar="VERB ...")
+
 
     sub.add_parser("profiles", help="list the profiles")
+    replay.add_arguments(sub.add_parser("replay", help="replay documented dialogs over a PTY"))
     return parser
 
 
 async def _run(options: Options) -> int:
-    simulation = await Simulation.start(options)
-    print(simulation.ready_line(), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+        loop.add_signal_handler(sig, stop.set)  # before "ready": a stop then is a clean one
+    simulation = await Simulation.start(options)
+    print(simulation.ready_line(), flush=True)
+    waits = [asyncio.ensure_future(stop.wait())]
+    if simulation.spawned:
+        waits.append(simulation.spawned.exited)
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    status = simulation.spawned.exited.result() if simulation.spawned and \
+        simulation.spawned.exited.done() else 0
     await simulation.stop()
-    return 0
+    return status
 
 
 def _profiles() -> int:
@@ -77,13 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "profiles":
             return _profiles()
+        if args.command == "replay":
+            return replay.run(args)
+        if args.command == "ctl":
+            return ctl(args.target, args.words)
         options = Options(
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
-            unix=args.unix,
+            rfc2217=args.rfc2217, unix=args.unix, spawn=args.spawn, control=args.control,
+            scenario=args.scenario,
         )
         return asyncio.run(_run(options))
-    except profiles.ProfileError as exc:
+    except (profiles.ProfileError, ScenarioError) as exc:
         print(f"modemsim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -28,6 +28,17 @@ class Timer:
     def remaining(self) -> float:
         return max(0.0, self.due - self.clock.now())
 
+    @property
+    def armed(self) -> bool:
+        """Still to fire (neither fired nor cancelled)."""
+        return self in self.clock._timers
+
+    @property
+    def name(self) -> str:
+        """What the timer will do, for the control surface's `state`."""
+        target = getattr(self._callback, "__qualname__", type(self._callback).__name__)
+        return target if not self._args else f"{target}{self._args!r}"
+
     def cancel(self) -> None:
         self.cancelled = True
         if self._handle:
@@ -78,6 +89,10 @@ class Clock:
         self._scale = scale
         for timer in list(self._timers):
             timer._arm()
+
+    def pending(self) -> list[Timer]:
+        """The armed timers, soonest first."""
+        return sorted(self._timers, key=lambda timer: timer.due)
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(self, self.now() + max(0.0, delay), callback, args)

@@ -15,6 +15,7 @@ from simulator.at.formatter import Formatter, LineSettings
 from simulator.at.replies import ERROR, CmeError, CmsError, Final, Info
 from simulator.channel import Channel
 from simulator.clock import Clock, Timer
+from simulator.faults import Faults
 from simulator.profile import Profile
 from simulator.resources import default_data_dir
 from simulator.storage import Store
@@ -47,6 +48,7 @@ class Module:
         self.busy = asyncio.Lock()  # one command at a time, whichever channel it came on
         self.booting = False
         self.channels: list[Channel] = []
+        self.faults = Faults(self)  # what the control surface injects; inert until it does
         self.network = Network(self.clock, profile.data.get("network", {}),
                                random.Random(f"network:{self.name}"))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
@@ -72,14 +74,22 @@ class Module:
             self.channels.remove(channel)
             self.log.emit("detach", channel=channel.name)
 
-    def urc(self, line: Info) -> None:
-        """An unsolicited line to every channel (held back while a command runs there)."""
-        self.log.emit("urc", line=self.formatter.info(line))
+    def urc(self, line: Info | list[Info]) -> None:
+        """An unsolicited line (or lines that belong together, like `+CMT:` and its text) to
+        every channel, held back while a command runs there."""
+        lines = line if isinstance(line, list) else [line]
+        self.log.emit("urc", line="\n".join(self.formatter.info(item) for item in lines))
         for channel in list(self.channels):
             channel.deliver(line)
 
-    def urc_later(self, delay: float, line: Info) -> Timer:
+    def urc_later(self, delay: float, line: Info | list[Info]) -> Timer:
         return self.clock.call_later(delay, self.urc, line)
+
+    # -- the SIM as other subsystems see it -------------------------------------------------
+    def sim_ready(self) -> bool:
+        """Whether the SIM is present and unlocked (SMS storage, CSCA...). A subsystem that
+        models the SIM answers through its `sim_ready()`; without one the SIM is ready."""
+        return all(s.sim_ready() for s in self.subsystems if hasattr(s, "sim_ready"))
 
     # -- errors -----------------------------------------------------------------------------
     def error_reply(self, error: AtError) -> Final:
@@ -125,13 +135,28 @@ class Module:
                                                    Info.text(b.line.format_map(values)))
                              for b in self.profile.boot if b.when is None or values.get(b.when)]
 
+    @property
+    def up(self) -> bool:
+        """Out of reset, with the whole boot banner sent."""
+        return not self.booting and not any(timer.armed for timer in self._boot_timers)
+
     def reboot(self) -> None:
         """A reset: the UART goes deaf for the reset time, then the module boots again."""
         self.booting = True
         self.log.emit("reset")
+        for channel in self.channels:
+            channel.line.forget()  # what the host typed ahead dies with the firmware
 
         def up() -> None:
             self.booting = False
             self.boot()
 
         self.clock.call_later(self.profile.reset_delay, up)
+
+    def power_loss(self) -> None:
+        """A brown-out: the running command gets no final result, unsaved state is lost (every
+        subsystem resets at the boot that follows), then the module boots as after a reset."""
+        self.log.emit("power-loss")
+        for channel in self.channels:
+            channel.power_loss()
+        self.reboot()

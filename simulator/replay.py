@@ -5,9 +5,9 @@ directory) and is driven over the real PTY with pyserial, the way a host program
 Scenarios are reported `PASS id`, `FAIL id: step N: expected '...' got '...'` or
 `SKIP id: reason`, then one summary line.
 
-The module is pure up to the "I/O" section: transcript model, send classification, line
-matching, byte-stream splitting, the replay engine (behind a `Transport` protocol) and report
-formatting can all be tested without a simulator.
+Everything above the "I/O" section needs no simulator: the transcript model and send
+classification, line matching, byte-stream splitting and reports are pure functions, and the
+replay engine talks to the module only through a `Transport`.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ _DURATION = re.compile(
     r"(\d+(?:\.\d+)?)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|h)\b",
     re.IGNORECASE,
 )
-_UNIT_SECONDS = {"m": 0.001, "s": 1.0, "h": 3600.0}
+_UNIT_SECONDS = {"m": 0.001, "s": 1.0, "h": 3600.0}  # by first letter; minutes are "min..."
 
 
 def parse_seconds(text: str) -> float | None:
@@ -577,7 +577,7 @@ class Replayer:
 
 # --- I/O: simulator processes and serial ports -------------------------------------------
 
-_READY_LINE = re.compile(r"(?P<name>.+?) ready on (?P<port>\S+)(?: \(link (?P<link>.+)\))?")
+_READY_LINE = re.compile(r".+? ready on (?P<port>\S+)(?: \(link .+\))?")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -639,14 +639,14 @@ class Simulator:
         try:
             line = first.get(timeout=START_TIMEOUT).rstrip("\r\n")
         except queue.Empty:
-            raise SimulatorError(f"no ready line within {START_TIMEOUT:g} s") from None
+            raise SimulatorError(f"simulator printed no line in {START_TIMEOUT:g} s") from None
         ready = _READY_LINE.fullmatch(line)
         if ready:
             return ready["port"]
         if not line:
             code = self._process.wait() if self._process else None
             raise SimulatorError(f"simulator exited with {code}: {self.stderr_tail()}")
-        raise SimulatorError(f"unexpected first line {line!r}")
+        raise SimulatorError(f"simulator printed {line!r}, not a ready line")
 
     def stop(self) -> None:
         process = self._process
@@ -659,12 +659,26 @@ class Simulator:
             process.kill()
             process.wait()
 
+    @property
+    def crashed(self) -> bool:
+        """Ended other than by our SIGTERM: a clean stop exits 0 (or dies of the signal)."""
+        code = self._process.returncode if self._process else None
+        return code not in (None, 0, -signal.SIGTERM)
+
     def stderr_tail(self, lines: int = 5) -> str:
         try:
             tail = self._stderr_path.read_text(errors="replace").strip().splitlines()[-lines:]
         except OSError:
             return ""
         return " | ".join(tail)
+
+
+class _UnflushedSerial(serial.Serial):
+    """pyserial discards pending input on open, which would lose boot URCs (RDY...) the
+    module printed between its ready line and our open; a replay needs them."""
+
+    def _reset_input_buffer(self) -> None:
+        pass
 
 
 class SerialTransport:
@@ -723,7 +737,7 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
         (workdir / "data").mkdir()
         simulator = Simulator(simulator_command(options, workdir / "data"), workdir)
         try:
-            with simulator as port_path, serial.Serial(port_path, timeout=0) as port:
+            with simulator as port_path, _UnflushedSerial(port_path, timeout=0) as port:
                 remote = None
                 if options.remote_hook:
                     remote = _remote_hook(
@@ -737,11 +751,14 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
                     lambda message: log(f"{scenario.id}: {message}"),
                 )
                 failure = replayer.run(scenario.steps)
-        except SimulatorError as exc:
-            failure = f"simulator: {exc}"
+        except SimulatorError as exc:  # its message carries the stderr tail
+            return Result(scenario.id, FAIL, str(exc), time.monotonic() - started)
         except (serial.SerialException, OSError) as exc:
             failure = f"port: {exc}"
-        if failure and (tail := simulator.stderr_tail()):
+        if failure and simulator.crashed:
+            # a crash explains the failure better than the timeout or EIO it caused
+            failure += f" (simulator crashed: {simulator.stderr_tail(1)})"
+        elif failure and (tail := simulator.stderr_tail()):
             log(f"{scenario.id}: simulator stderr: {tail}")
     status = FAIL if failure else PASS
     return Result(scenario.id, status, failure or "", time.monotonic() - started)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
-_REPO = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def _data_dir(name: str) -> Path:
     # A source checkout keeps the data at the top of the repository; an installed wheel
-    # carries it as the packages simulator.grammars and simulator.profiles.
-    local = _REPO / name
-    if local.is_dir():
-        return local
-    return Path(str(resources.files(f"simulator.{name}")))
+    # carries it inside the package (simulator/grammars, simulator/profiles).
+    local = _PACKAGE.parent / name
+    return local if local.is_dir() else _PACKAGE / name
 
 
 def grammar_dir() -> Path:
@@ -36,3 +33,13 @@ def user_cache_dir() -> Path:
 def default_data_dir(module_name: str) -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "modemsim" / module_name
+
+
+def runtime_dir() -> Path:
+    """Per-user runtime files (control sockets of modules started without --link)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "modemsim" if base else Path(f"/tmp/modemsim-{os.getuid()}")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():  # a shared /tmp: never use another user's directory
+        raise PermissionError(f"{path} belongs to another user")
+    return path

@@ -330,17 +330,18 @@ def test_format_result(result: Result, line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "detail"),
+    ("step", "expected", "got", "waited", "detail"),
     [
-        ((4, "OK", "ERROR"), "step 4: expected 'OK' got 'ERROR'"),
-        ((2, "OK", None, 10.0), "step 2: expected 'OK' got nothing within 10 s"),
-        ((7, None, "OK", 0.5), "step 7: expected nothing got 'OK'"),
-        ((1, "Quectel's", "a\x1a"), "step 1: expected \"Quectel's\" got 'a\\x1a'"),
+        (4, "OK", "ERROR", 10.0, "step 4: expected 'OK' got 'ERROR'"),
+        (2, "OK", None, 10.0, "step 2: expected 'OK' got nothing within 10 s"),
+        (7, None, "OK", 0.5, "step 7: expected nothing got 'OK'"),
+        (1, "Quectel's", "a\x1a", 1.0, "step 1: expected \"Quectel's\" got 'a\\x1a'"),
     ],
 )
-def test_describe_mismatch(args: tuple, detail: str) -> None:
-    step, expected, got, *waited = args
-    assert describe_mismatch(step, expected, got, *(waited or [1.0])) == detail
+def test_describe_mismatch(
+    step: int, expected: str | None, got: str | None, waited: float, detail: str
+) -> None:
+    assert describe_mismatch(step, expected, got, waited) == detail
 
 
 def test_summary_and_json() -> None:
@@ -470,7 +471,7 @@ def test_wait_pauses_before_a_send_scaled_and_bounded() -> None:
 
 FAKE_MODEM = textwrap.dedent(
     r'''
-    """Prints a ready line, then answers ATE0, AT+QISEND=0 (with '>') and nothing else."""
+    """Prints a ready line, then answers ATE0, AT+QISEND=0 (with '>'), dies on AT+CRASH."""
     import os, sys, time, tty
     if "--profile" in sys.argv and sys.argv[sys.argv.index("--profile") + 1] == "broken":
         sys.exit("no such profile")
@@ -498,6 +499,8 @@ FAKE_MODEM = textwrap.dedent(
             if line == b"ATE0":
                 echo = False
                 out("\r\nOK\r\n")
+            elif line == b"AT+CRASH":
+                sys.exit("Traceback: boom")
             elif line == b"AT+QISEND=0":
                 payload = b""
                 out("\r\n> ")
@@ -543,11 +546,19 @@ def test_replay_over_a_real_pty(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a PTY")
+def test_simulator_crash_is_named(fake_options: ReplayOptions) -> None:
+    steps = classify_steps([{"send": "AT+CRASH"}, {"expect": ["OK"]}])
+    result = replay_scenario(Scenario("crash", steps), Override(), fake_options)
+    assert result.status == FAIL
+    assert result.detail.endswith("(simulator crashed: Traceback: boom)"), result.detail
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a PTY")
 def test_simulator_that_dies_is_a_failure(fake_options: ReplayOptions) -> None:
     broken = ReplayOptions(profile="broken", simulator=fake_options.simulator)
     result = replay_scenario(Scenario("fake", classify_steps(SEND)), Override(), broken)
     assert result.status == FAIL
-    assert result.detail == "simulator: simulator exited with 1: no such profile"
+    assert result.detail == "simulator exited with 1: no such profile"
 
 
 # --- command line and the real reference files ------------------------------------------------

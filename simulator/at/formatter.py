@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from simulator.at.replies import (
@@ -54,14 +55,21 @@ class Formatter:
             space = self.style.colon_space != (line.prefix in self.style.colon_space_except)
         return f"{line.prefix}:{' ' if space else ''}{fields}"
 
-    def lines(self, lines: list[Info | Data], s: LineSettings) -> bytes:
-        """An information block: the leading EOL once (verbose only), a trailing one per line."""
+    def lines(self, lines: list[Info | Data], s: LineSettings, inside: Sequence[Info] = ()
+              ) -> bytes:
+        """An information block: the leading EOL once (verbose only), a trailing one per line.
+
+        `inside` are URCs some firmware lets slip in after the first line of a block (a fault
+        the control surface injects); each is framed as a URC of its own.
+        """
         if not lines:
             return b""
         out = bytearray(s.eol if s.verbose else b"")
-        for line in lines:
+        for i, line in enumerate(lines):
             out += line.payload if isinstance(line, Data) else self.info(line).encode("latin-1")
             out += s.eol
+            if i == 0:
+                out += b"".join(self.urc(urc, s) for urc in inside)
         return bytes(out)
 
     def final(self, final: Final, s: LineSettings, cmee: int) -> bytes:

@@ -7,13 +7,13 @@ dispatcher turns into the family's error reply.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from simulator.at.command import Arg, Bare, Command, Kind
+from simulator.at.command import Arg, Bare, Command, Kind, Raw
 from simulator.resources import grammar_dir, user_cache_dir
 
 _KINDS = {"test": Kind.TEST, "read": Kind.READ, "write": Kind.WRITE, "exec": Kind.EXEC}
@@ -40,11 +40,18 @@ def _fingerprint(path: Path) -> str:
 
 def parse(grammar: str, body: str) -> list[Command]:
     """Parse the part of a command line after "AT" into commands, in order."""
+    return list(_parse(grammar, body))
+
+
+@lru_cache(maxsize=512)
+def _parse(grammar: str, body: str) -> tuple[Command, ...]:
+    # Hosts repeat the same lines (polling AT+CSQ, AT+CEREG?...): commands are immutable, so a
+    # line parsed once need not go through the LALR parser again.
     try:
         tree = parser_for(grammar).parse(body)
     except LarkError as exc:
         raise SyntaxError(str(exc)) from None
-    return [cmd for item in tree.children if item is not None for cmd in _item(item)]
+    return tuple(cmd for item in tree.children if item is not None for cmd in _item(item))
 
 
 def _rule(tree: Tree) -> str:
@@ -82,9 +89,11 @@ def _command(node: Tree) -> Command:
     raise SyntaxError(f"unexpected rule {rule}")
 
 
-def _param(param: Tree | None) -> Arg:
+def _param(param: Tree | Token | None) -> Arg:
     if param is None:
         return None
+    if isinstance(param, Token):
+        return Raw(param)  # a raw tail (grammars/quectel.lark): taken as typed
     token = str(param.children[0])
     if token.startswith('"'):
         return token[1:-1]

@@ -7,6 +7,7 @@ ESC). It knows nothing of commands or modules: it calls back with what it assemb
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import Enum, auto
 
@@ -33,6 +34,8 @@ class LineDiscipline:
         self.settings = settings
         self.limit = limit
         self._echo = echo
+        self._specials: tuple[int, int, re.Pattern[bytes]] | None = None
+        self._echoed = bytearray()  # echo of one fed chunk, written in one go
         self._on_line = on_line
         self.mode = Mode.COMMAND
         self._line = bytearray()
@@ -67,13 +70,42 @@ class LineDiscipline:
             backlog, self._backlog = bytes(self._backlog), bytearray()
             self.feed(backlog)
 
+    def forget(self) -> None:
+        """Drop a half-typed line and the typed-ahead backlog (the module is resetting)."""
+        self._line.clear()
+        self._backlog.clear()
+        self._overflow = False
+
     def cancel_data(self) -> None:
         if self.mode is Mode.DATA:
             self._finish_data(None)
 
+    def take_data(self) -> None:
+        """End data entry early with what has arrived (a data phase that timed out)."""
+        if self.mode is Mode.DATA:
+            self._finish_data(bytes(self._data))
+
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        for i, byte in enumerate(data):
+        try:
+            self._feed(data)
+        finally:
+            self._flush_echo()
+
+    def _flush_echo(self) -> None:
+        if self._echoed:
+            echoed, self._echoed = bytes(self._echoed), bytearray()
+            self._echo(echoed)
+
+    def _feed(self, data: bytes) -> None:
+        i = 0
+        while i < len(data):
+            if self.mode is Mode.COMMAND and not self._after_cr:
+                i = self._command_run(data, i)
+                if i >= len(data):
+                    return
+            byte = data[i]
+            i += 1
             if byte == LF and self._after_cr:
                 self._after_cr = False  # CR LF ends a line once; the LF is never payload
                 continue
@@ -82,17 +114,39 @@ class LineDiscipline:
             if mode is Mode.COMMAND:
                 self._command_byte(byte)
             elif mode is Mode.BUSY:
-                self._backlog += data[i:]
+                self._backlog += data[i - 1:]
                 return
             else:
                 self._data_byte(byte)
+
+    def _special(self) -> re.Pattern[bytes]:
+        """Bytes that need the byte-by-byte path: S3, S5, LF, "/" (A/), Ctrl-Z, ESC."""
+        s3, s5 = self.settings.sregs[3], self.settings.sregs[5]
+        if self._specials is None or self._specials[:2] != (s3, s5):
+            chars = bytes(sorted({s3, s5, LF, ord("/"), CTRL_Z, ESC}))
+            self._specials = (s3, s5, re.compile(b"[" + re.escape(chars) + b"]"))
+        return self._specials[2]
+
+    def _command_run(self, data: bytes, start: int) -> int:
+        """Take the plain characters of a command line in one slice; stop at any special byte."""
+        match = self._special().search(data, start)
+        end = match.start() if match else len(data)
+        if end > start:
+            run = data[start:end]
+            if self.settings.echo:
+                self._echoed += run
+            room = self.limit - len(self._line)
+            self._line += run[:room]
+            if len(run) > room:
+                self._overflow = True
+        return end
 
     def _command_byte(self, byte: int) -> None:
         s = self.settings
         if byte in (CTRL_Z, ESC):
             return  # stray terminators after a fixed-length send are ignored
         if s.echo:
-            self._echo(bytes((byte,)))
+            self._echoed.append(byte)
         if byte == s.sregs[3]:
             self._after_cr = True
             self._end_line()
@@ -116,6 +170,7 @@ class LineDiscipline:
             return  # no "AT" on the line: real modules stay silent
         if overflow:
             self.mode = Mode.BUSY
+            self._flush_echo()
             self._on_line(None)
             return
         self._previous = line[start + 2:].decode("latin-1")
@@ -123,6 +178,7 @@ class LineDiscipline:
 
     def _dispatch(self, body: str) -> None:
         self.mode = Mode.BUSY
+        self._flush_echo()  # the echo always precedes the response
         self._on_line(body)
 
     def _data_byte(self, byte: int) -> None:
@@ -134,12 +190,13 @@ class LineDiscipline:
                 self._finish_data(None)
                 return
         if self._data_echo and self.settings.echo:
-            self._echo(bytes((byte,)))
+            self._echoed.append(byte)
         self._data.append(byte)
         if self._want is not None and len(self._data) >= self._want:
             self._finish_data(bytes(self._data))
 
     def _finish_data(self, payload: bytes | None) -> None:
+        self._flush_echo()
         callback, self._on_data = self._on_data, None
         self.mode = Mode.BUSY
         self._data = bytearray()

@@ -1,5 +1,6 @@
 """TCP and UNIX stream ports: every connection is its own channel to the same module, so a
-client may connect while an earlier connection is still open (ModemManager does).
+client may connect while an earlier connection is still open (ModemManager does). A framing
+(RFC 2217) may stand between the socket and the channel.
 """
 
 from __future__ import annotations
@@ -7,14 +8,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from simulator.module import Module
 
 
+class Framing(Protocol):
+    def inbound(self, data: bytes) -> bytes: ...
+
+    def outbound(self, data: bytes) -> bytes: ...
+
+
 class StreamPort:
-    def __init__(self, module: Module):
+    def __init__(self, module: Module,
+                 framing: Callable[[Callable[[bytes], None]], Framing] | None = None):
         self.module = module
+        self._framing = framing
         self.server: asyncio.AbstractServer | None = None
         self.label = ""
         self._path: Path | None = None
@@ -23,7 +34,8 @@ class StreamPort:
     async def listen_tcp(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self._serve, host, port)
         bound = self.server.sockets[0].getsockname()
-        self.label = f"tcp:{bound[0]}:{bound[1]}"
+        kind = "rfc2217" if self._framing else "tcp"
+        self.label = f"{kind}:{bound[0]}:{bound[1]}"
 
     async def listen_unix(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -39,11 +51,13 @@ class StreamPort:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or len(self._writers)
-        channel = self.module.attach(f"{self.label}<{peer}>", writer.write)
+        framing = self._framing(writer.write) if self._framing else None
+        write = (lambda data: writer.write(framing.outbound(data))) if framing else writer.write
+        channel = self.module.attach(f"{self.label}<{peer}>", write)
         self._writers.add(writer)
         try:
             while data := await reader.read(65536):
-                channel.receive(data)
+                channel.receive(framing.inbound(data) if framing else data)
         except ConnectionError:
             pass
         finally:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from simulator.subsystems.base import Subsystem
+from simulator.subsystems.charset import Charset
+from simulator.subsystems.files import ModuleFiles
+from simulator.subsystems.http import HttpClient
 from simulator.subsystems.identity import Identity
+from simulator.subsystems.mqtt import Mqtt
 from simulator.subsystems.packet import Packet
 from simulator.subsystems.power import Power
 from simulator.subsystems.radio import Radio
@@ -12,10 +16,10 @@ from simulator.subsystems.rrc import Rrc
 from simulator.subsystems.rtc import Rtc
 from simulator.subsystems.signal import SignalReport
 from simulator.subsystems.sim import Sim
+from simulator.subsystems.sms import Sms
+from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.v250 import V250, QEcho
 
-REGISTRY: dict[str, type[Subsystem]] = {
-    cls.name: cls
-    for cls in (V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet,
-                Rtc, Rrc)
-}
+REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
+    V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet, Rtc, Rrc,
+    Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient)}

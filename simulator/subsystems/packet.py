@@ -123,6 +123,14 @@ class Packet(TestForms, Subsystem):
     def _deactivate(pdp: Pdp) -> None:
         pdp.active, pdp.ipv4, pdp.ipv6 = False, None, None
 
+    def deactivate_by_network(self, cid: int) -> None:
+        """The network tears the context down (control surface: `pdp deactivate CID`)."""
+        pdp = self.contexts.get(cid)
+        if pdp is None or not pdp.active:
+            raise LookupError(f"PDP context {cid} is not active")
+        self._deactivate(pdp)
+        self._event(f"NW PDN DEACT {cid}")
+
     # -- AT+CGATT ---------------------------------------------------------------------------
     @command("+CGATT", READ)
     def cgatt_read(self) -> Replies:

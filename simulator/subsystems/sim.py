@@ -130,6 +130,10 @@ class Sim(TestForms, Subsystem):
     def ready(self) -> bool:
         return self.state == READY and self.powered
 
+    def sim_ready(self) -> bool:
+        """What other subsystems ask the module (SMS storage, the SMSC...)."""
+        return self.ready
+
     def _set(self, state: str) -> None:
         was = self.ready
         self.state = state

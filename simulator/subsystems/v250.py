@@ -19,7 +19,7 @@ class V250(Subsystem):
         "cmee": int,  # the AT+CMEE mode at power-on
         "sregs": {int: {"default": int, "min": int, "max": int}},
         "exec_means": {str: int},  # what a bare basic command means (Neoway: ATQ is ATQ1)
-        "basic": [str],  # accepted-and-stored basic commands (X, L, M, &C, &D...)
+        "basic": {str: int},  # other basic commands it keeps (X, L, M, &C, &D...): highest value
     }
 
     def __init__(self, module: Any):
@@ -86,10 +86,13 @@ class V250(Subsystem):
 
     def data_handlers(self) -> list[tuple[str, Any, Any]]:
         """The other basic commands the module accepts and remembers (ATX4, AT&C1...)."""
-        return [(name.upper(), kind, self._store_basic) for name in self.config.get("basic", [])
+        return [(name.upper(), kind, self._store_basic) for name in self.config.get("basic", {})
                 for kind in (WRITE, EXEC)]
 
     def _store_basic(self, ctx: Context, value: int = 0) -> None:
+        highest = {k.upper(): v for k, v in self.config["basic"].items()}[ctx.command.name]
+        if not 0 <= value <= highest:
+            raise AtError("invalid_param")
         self.basic[ctx.command.name] = value
 
     @command("+CMEE", WRITE)
