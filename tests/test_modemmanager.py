@@ -138,7 +138,9 @@ def registered(run: Run) -> None:
     assert state["3gpp"]["registration-state"] == "home"
     assert state["3gpp"]["operator-code"] == run.expect["operator"]
     assert state["generic"]["access-technologies"] == run.expect["access"]
-    assert int(state["generic"]["signal-quality"]["value"]) > 0
+    # MM reads the signal (AT+CSQ) on its own schedule, which can come after "registered"
+    run.mm._wait(lambda: int(run.mm.modem(run.path)["generic"]["signal-quality"]["value"]) > 0,
+                 "a signal quality", timeout=45)
     run.state = state
 
 
