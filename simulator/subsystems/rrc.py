@@ -31,18 +31,21 @@ class Rrc(TestForms, Subsystem):
         self.connected = False
         self.n = 0
         self._release: Timer | None = None
+        self._seen = Reg.NOT_SEARCHING
         module.network.subscribe(self._on_network)
 
     def reset(self) -> None:
         self._cancel()
+        self._seen = Reg.NOT_SEARCHING
         self.connected = False
         self.n = 0
 
     def _on_network(self, state: Reg) -> None:
-        if state == Reg.SEARCHING:
+        if state == self._seen:
+            return  # a cell change in idle needs no connection
+        self._seen = state
+        if state == Reg.SEARCHING or state.registered:
             self.connect()  # the attach signalling runs on a connection
-        elif state.registered:
-            self.connect()
         else:
             self.release()
 

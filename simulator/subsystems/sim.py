@@ -220,10 +220,9 @@ class Sim(TestForms, Subsystem):
             raise AtError({SIM_PIN: "sim_pin", SIM_PUK: "sim_puk"}.get(self.state, "sim_failure"))
 
     def _require_present(self, command: str) -> None:
-        if self.state == ABSENT:
+        """For what a locked card still answers (its ICCID, its PIN state)."""
+        if self.state == ABSENT or not self.powered:
             self.require_ready(command)
-        if not self.powered:
-            raise AtError("sim_powered_down")
 
     def _text(self, value: str) -> str:
         return text(value, self.config.get("strict_quotes", False))
@@ -285,7 +284,7 @@ class Sim(TestForms, Subsystem):
                 Info.of("+QPINC", Quoted("P2"), *self._full_retries())]
 
     @command("+CLCK", WRITE)
-    def clck(self, fac: str, mode: int, passwd: str | None = None, cls: int = 7) -> Replies:
+    def clck(self, fac: str, mode: int, passwd: str | None = None, _class: int = 7) -> Replies:
         fac = self._text(fac).upper()
         if fac != "SC" and fac not in self.config.get("facilities", []):
             raise AtError("invalid_param")
@@ -377,7 +376,9 @@ class Sim(TestForms, Subsystem):
 
     @command("+CRSM", WRITE)
     def crsm(self, cmd: int, fileid: int | None = None, p1: int = 0, p2: int = 0,
-             p3: int = 0, data: str | None = None, pathid: str | None = None) -> Replies:
+             p3: int = 0, _data: str | None = None, _pathid: str | None = None) -> Replies:
+        """Restricted SIM access: READ BINARY, READ RECORD and GET RESPONSE of the files a host
+        reads (writes are not offered: the simulated card is read-only)."""
         self._require_present("+CRSM")
         if cmd not in (READ_BINARY, READ_RECORD, GET_RESPONSE):
             return Info.of("+CRSM", 0x6D, 0)  # instruction not supported

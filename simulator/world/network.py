@@ -63,8 +63,6 @@ class Cell:
     ecl: int = 0  # NB-IoT coverage enhancement level
     tx_power: int = 9
     op_mode: int = 3  # NB-IoT operation mode (3 = in-band, different PCI)
-    bsic: int = 37
-    arfcn: int = 85
 
 
 @dataclass
@@ -218,16 +216,6 @@ class Network:
         for key, value in cell.items():
             setattr(self.cell, key, value)
         self._notify()
-
-    def set_signal(self, **values: int) -> None:
-        for key, value in values.items():
-            setattr(self.signal, key, value)
-
-    def snapshot(self) -> dict[str, Any]:
-        """The network as the control surface shows it."""
-        return {"state": self.state.name.lower(), "operator": self.operator.numeric,
-                "cell": vars(self.cell).copy(), "signal": vars(self.signal).copy(),
-                "timers": vars(self.timers).copy(), "zone": self.zone}
 
     # -- what the core network hands out ---------------------------------------------------
     def allocate_ipv4(self) -> str:
