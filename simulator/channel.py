@@ -236,15 +236,23 @@ class Channel:
         self.line.collect(prompt.length, lambda data: payload.done() or payload.set_result(data),
                           echo=prompt.echo)
         timer = None
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            self.line.take_data() if prompt.on_timeout else self.line.cancel_data()
+
         if prompt.timeout is not None:
-            timer = self.module.clock.call_later(prompt.timeout, self.line.cancel_data)
+            timer = self.module.clock.call_later(prompt.timeout, expire)
         data = await payload
         if timer:
             timer.cancel()
         if data is None:
             replies = prompt.on_cancel() if prompt.on_cancel else OK
         else:
-            replies = prompt.on_data(data)
+            handler = prompt.on_timeout if timed_out and prompt.on_timeout else prompt.on_data
+            replies = handler(data)
             if asyncio.iscoroutine(replies):
                 replies = await replies
         return Response.of(replies)

@@ -51,7 +51,8 @@ class Module:
         self.booting = False
         self.channels: list[Channel] = []
         self.faults = Faults(self)  # what the control surface injects; inert until it does
-        self.network = Network(self.clock, profile.data.get("network", {}))
+        self.network = Network(self.clock, profile.data.get("network", {}),
+                               random.Random(f"network:{self.name}"))
         self.internet = Internet(profile.data.get("internet", {}), self.rng, list(routes))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
@@ -128,13 +129,16 @@ class Module:
         """Power on: every subsystem to its power-on state, then the banner on its timeline."""
         for timer in self._boot_timers:
             timer.cancel()
+        self.network.reset()
         for subsystem in self.subsystems:
             subsystem.reset()
         for channel in self.channels:
             channel.reset()
         self.log.emit("boot", profile=self.profile.name)
-        self._boot_timers = [self.clock.call_later(b.after, self.urc, Info.text(b.line))
-                             for b in self.profile.boot]
+        values = {k: v for s in self.subsystems for k, v in s.boot_values().items()}
+        self._boot_timers = [self.clock.call_later(b.after, self.urc,
+                                                   Info.text(b.line.format_map(values)))
+                             for b in self.profile.boot if b.when is None or values.get(b.when)]
 
     @property
     def up(self) -> bool:

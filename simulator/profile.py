@@ -49,7 +49,8 @@ CORE_SCHEMA: dict[str, Any] = {
     "echo": bool,
     "line_limit": int,
     "urc_gap": Duration,
-    "boot": [{"after": Duration, "line": str}],
+    # a line may name subsystem values ("{cpin}") and show only while a flag holds ("when")
+    "boot": [{"after": Duration, "line": str, "when": str}],
     "reset_delay": Duration,
     "format": {"colon_space": bool, "colon_space_except": [str]},
     "commands": {"disable": [str]},  # handlers of a shared subsystem this model lacks
@@ -61,6 +62,7 @@ CORE_SCHEMA: dict[str, Any] = {
 class BootLine:
     after: float
     line: str
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class Profile:
 
     @property
     def boot(self) -> list[BootLine]:
-        return [BootLine(Duration.parse(b["after"]), b["line"]) for b in self.data.get("boot", [])]
+        return [BootLine(Duration.parse(b["after"]), b["line"], b.get("when"))
+                for b in self.data.get("boot", [])]
 
     @property
     def style(self) -> Style:

@@ -57,3 +57,38 @@ def modem(sim: Callable[..., Sim]) -> Iterator[Callable[..., Port]]:
     yield open_modem
     for port in ports:
         port.close()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory):
+    from servers import Pki
+
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory, pki):
+    """One mosquitto for the tests that leave it running as it was."""
+    from servers import Broker
+
+    b = Broker(tmp_path_factory.mktemp("broker"), pki)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path, pki):
+    """A mosquitto of the test's own, for tests that stop, freeze or reconfigure it."""
+    from servers import Broker
+
+    brokers = []
+
+    def start(**kwargs):
+        b = Broker(tmp_path / f"broker{len(brokers)}", pki, **kwargs)
+        brokers.append(b)
+        return b
+
+    yield start
+    for b in brokers:
+        b.thaw()
+        b.stop()

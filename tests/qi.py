@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from atport import AtPort
@@ -70,3 +71,11 @@ def read_once(port: AtPort, sid: int, chunk: int = 1500) -> bytes:
 def ctl(pty: str, verb: str, **args: object) -> dict:
     """A control verb for the module on `pty`, as `modemsim ctl` sends it."""
     return request(resolve(pty), verb, args)
+
+
+def own_address(port: AtPort, cid: int = 1) -> bytes:
+    """The module's address on context `cid` (the network hands it out), from AT+QIACT?."""
+    listing = port.at("AT+QIACT?")
+    found = re.search(rb'\+QIACT: %d,1,\d,"([^"]+)"' % cid, listing)
+    assert found, listing
+    return found[1]

@@ -59,8 +59,8 @@ def test_subprocess_module_has_the_same_handle(modemsim):
     port.write(b"AT+CGMM\r")
     assert port.quiet_for(0.3) == b""
     assert port.command("AT+CGMM") == b"\r\nEC200T\r\n\r\nOK\r\n"
-    with pytest.raises(simulator.VerbError, match="has no SIM"):
-        modem.sim_remove()
+    with pytest.raises(simulator.VerbError, match="has no power saving mode"):
+        modem.psm_enter()
     proc = modem.proc
     modem.stop()
     assert proc.returncode == 0 and not modem.control_path.exists()

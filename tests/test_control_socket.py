@@ -112,7 +112,7 @@ def test_ctl_prints_json_and_exits_zero(ec200t, tmp_path):
     (["signal"], 2, "give at least one of --rssi"),
     (["fault", "AT", "--bytes", "drop"], 2, "--bytes takes no pattern"),
     (["time-scale", "-1"], 2, "SCALE must be positive"),
-    (["sim", "remove"], 1, "not available: profile ec200t has no SIM"),
+    (["psm", "enter"], 1, "not available: profile ec200t has no power saving mode (PSM)"),
 ])
 def test_ctl_refuses_with_a_clear_error(ec200t, tmp_path, words, status, message):
     done = _ctl(str(tmp_path / "modem0"), *words)

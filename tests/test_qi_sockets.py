@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from peers import TcpPeer, UdpPeer, connect, free_port, wait_for
-from qi import ctl, open_module, opened, read_all, read_once, send
+from qi import ctl, open_module, opened, own_address, read_all, read_once, send
 
 SERVER = "220.180.239.212:8009"
 OPEN_TCP = 'AT+QIOPEN=1,0,"TCP","220.180.239.212",8009,0,{mode}'
@@ -190,10 +190,12 @@ def test_open_errors(sim, peer):
 
 def test_server_gives_clients_ids_from_the_top_and_reports_full(sim):
     listen = free_port()
-    port = open_module(sim, "ec200t", [f"10.7.157.1:2020=127.0.0.1:{listen}"])
+    port = open_module(sim, "ec200t", [f"0.0.0.0:2020=127.0.0.1:{listen}"])
     opened(port, 'AT+QIOPEN=1,0,"TCP LISTENER","127.0.0.1",0,2020,0', sid=0)
+    local_ip = own_address(port)
     assert port.at("AT+QISTATE=1,0") == (
-        b'\r\n+QISTATE: 0,"TCP LISTENER","10.7.157.1",0,2020,3,1,0,0,"usbmodem"\r\n\r\nOK\r\n')
+        b'\r\n+QISTATE: 0,"TCP LISTENER","%s",0,2020,3,1,0,0,"usbmodem"\r\n\r\nOK\r\n'
+        % local_ip)
     clients = []
     for expected in range(11, 0, -1):
         client = connect(listen)
@@ -220,7 +222,7 @@ def test_server_gives_clients_ids_from_the_top_and_reports_full(sim):
 
 def test_incoming_clients_inherit_push_mode(sim):
     listen = free_port()
-    port = open_module(sim, "ec200t", [f"10.7.157.1:2020=127.0.0.1:{listen}"])
+    port = open_module(sim, "ec200t", [f"0.0.0.0:2020=127.0.0.1:{listen}"])
     opened(port, 'AT+QIOPEN=1,3,"TCP LISTENER","127.0.0.1",0,2020,1', sid=3)
     client = connect(listen)
     port.take(b'\r\n+QIURC: "incoming",11,3,"127.0.0.1",%d\r\n' % client.getsockname()[1])
@@ -236,7 +238,7 @@ def test_udp_client_and_service(sim):
     sender = UdpPeer()
     try:
         port = open_module(sim, "ec200t", [f"203.0.113.5:5000=127.0.0.1:{far.port}",
-                                            f"10.7.157.1:3030=127.0.0.1:{local}",
+                                            f"0.0.0.0:3030=127.0.0.1:{local}",
                                             f"203.0.113.9:7000=127.0.0.1:{sender.port}"])
         opened(port, 'AT+QIOPEN=1,4,"UDP","203.0.113.5",5000,0,0', sid=4)
         assert send(port, 4, b"ping!") == b"\r\nSEND OK\r\n"
@@ -343,7 +345,7 @@ def test_udp_datagrams_that_find_the_buffer_full_are_dropped_and_counted(sim):
     local = free_port(socket.SOCK_DGRAM)
     sender = UdpPeer()
     try:
-        port = open_module(sim, "ec200t", [f"10.7.157.1:3030=127.0.0.1:{local}"])
+        port = open_module(sim, "ec200t", [f"0.0.0.0:3030=127.0.0.1:{local}"])
         opened(port, 'AT+QIOPEN=1,2,"UDP SERVICE","127.0.0.1",0,3030,0', sid=2)
         for n in range(12):  # 12 kB into a 10 kB buffer nobody reads
             sender.sendto(bytes([n]) * 1000, local)

@@ -17,7 +17,11 @@ class Bare(str):
     """An unquoted parameter that is not a number (Neoway's unquoted hosts, placeholders...)."""
 
 
-Arg = int | str | None  # int, quoted str, Bare, or None for an omitted parameter
+class Raw(str):
+    """The raw rest of a command line, quotes and commas included (AT+QMTPUB's inline payload)."""
+
+
+Arg = int | str | None  # int, quoted str, Bare, Raw, or None for an omitted parameter
 
 
 @dataclass(frozen=True)
@@ -34,4 +38,4 @@ class Command:
 
 
 def _quoted(arg: Arg) -> bool:
-    return isinstance(arg, str) and not isinstance(arg, Bare)
+    return isinstance(arg, str) and not isinstance(arg, Bare | Raw)

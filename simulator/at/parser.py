@@ -13,7 +13,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from simulator.at.command import Arg, Bare, Command, Kind
+from simulator.at.command import Arg, Bare, Command, Kind, Raw
 from simulator.resources import grammar_dir, user_cache_dir
 
 _KINDS = {"test": Kind.TEST, "read": Kind.READ, "write": Kind.WRITE, "exec": Kind.EXEC}
@@ -89,9 +89,11 @@ def _command(node: Tree) -> Command:
     raise SyntaxError(f"unexpected rule {rule}")
 
 
-def _param(param: Tree | None) -> Arg:
+def _param(param: Tree | Token | None) -> Arg:
     if param is None:
         return None
+    if isinstance(param, Token):
+        return Raw(param)  # a raw tail (grammars/quectel.lark): taken as typed
     token = str(param.children[0])
     if token.startswith('"'):
         return token[1:-1]

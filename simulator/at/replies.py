@@ -92,7 +92,8 @@ class Prompt:
 
     `length` None means variable length: Ctrl-Z sends and ESC cancels. With a length, exactly
     that many bytes are collected and Ctrl-Z is data. `on_data` returns the replies that end
-    the command (`SEND OK`...); `on_cancel` runs on ESC or time-out.
+    the command (`SEND OK`...); `on_cancel` runs on ESC or time-out, unless `on_timeout` is
+    given: then the time-out hands it the bytes collected so far (AT+QFWRITE).
     """
 
     on_data: Callable[[bytes], Awaitable[Replies] | Replies]
@@ -101,6 +102,7 @@ class Prompt:
     timeout: float | None = None
     echo: bool = True
     on_cancel: Callable[[], Replies] | None = None
+    on_timeout: Callable[[bytes], Awaitable[Replies] | Replies] | None = None
 
 
 Reply = Info | Data | Final | Prompt

@@ -82,7 +82,7 @@ def _network(m: Module) -> Result:
     n = m.network
     return {"registration": n.state.name.lower(), "stat": int(n.state),
             "registered": n.state.registered, "operator": asdict(n.operator),
-            "cell": dict(n.cell), "signal": asdict(n.signal)}
+            "cell": asdict(n.cell), "signal": asdict(n.signal)}
 
 
 @verb("reboot")

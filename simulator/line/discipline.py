@@ -106,6 +106,11 @@ class LineDiscipline:
         if self.mode is Mode.DATA:
             self._finish_data(None)
 
+    def take_data(self) -> None:
+        """End data entry early with what has arrived (a data phase that timed out)."""
+        if self.mode is Mode.DATA:
+            self._finish_data(bytes(self._data))
+
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
         try:

@@ -24,6 +24,10 @@ class Subsystem:
     def reset(self) -> None:
         """Power-on state: called at every boot, before the banner."""
 
+    def boot_values(self) -> dict[str, Any]:
+        """Values the profile's boot lines may name ("{cpin}", `when: sim_ready`)."""
+        return {}
+
     def snapshot(self) -> dict[str, Any]:
         """This subsystem's state as plain data, for `modemsim ctl state` and tests."""
         return {}

@@ -1,6 +1,8 @@
-"""PDP contexts of Quectel cellular modules: AT+QICSGP (saved across reboots), AT+QIACT /
-AT+QIDEACT (blocking, with the network's response times), and the context the network takes
-away (+QIURC: "pdpdeact"). Sockets ask the bearer for their local address.
+"""PDP contexts as Quectel's TCP/IP stack sees them: AT+QICSGP (saved across reboots), AT+QIACT /
+AT+QIDEACT (blocking, with the network's response times), and a context the network takes away
+(+QIURC: "pdpdeact"). They are the packet domain's contexts (AT+CGDCONT / AT+CGACT act on the
+same ones, addresses come from the network); this subsystem adds the TCP/IP stack's view:
+which contexts it activated, the credentials, and its sockets' fate.
 
 `Bearer` is what the socket machinery needs from whatever carries IP; PdpContexts is the
 cellular one, StaticLink an always-up link with a fixed address (a Wi-Fi module on its LAN).
@@ -11,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from simulator.at.command import Bare
@@ -18,8 +21,11 @@ from simulator.at.dispatcher import READ, TEST, WRITE, command
 from simulator.at.replies import Info, Quoted, Replies
 from simulator.profile import Duration
 from simulator.subsystems.base import Subsystem
+from simulator.subsystems.packet import Packet
 from simulator.subsystems.qi_errors import QiSubsystem
 from simulator.world.network import Reg
+
+PDP_TYPES = {1: "IP", 2: "IPV6", 3: "IPV4V6"}  # <context_type> of AT+QICSGP
 
 
 class Bearer(Subsystem, ABC):
@@ -69,7 +75,7 @@ class StaticLink(Bearer):
 
 @dataclass
 class Context:
-    """One context's saved configuration (AT+QICSGP) and its runtime state."""
+    """One context's AT+QICSGP settings (saved) and whether the TCP/IP stack holds it."""
 
     type: int = 1
     apn: str = ""
@@ -92,9 +98,8 @@ class PdpContexts(Bearer, QiSubsystem):
         "max_active": int,
         "activate_time": Duration,  # how long AT+QIACT blocks
         "deactivate_time": Duration,
-        "address": str,  # the address the network gives, "{cid}" replaced
-        "always_on": [int],  # contexts active whenever registered (the NB-IoT default PDN)
-        "deact_on_detach": bool,  # losing registration deactivates contexts ("pdpdeact")
+        "always_on": [int],  # contexts the stack uses as soon as the attach brings them up
+        "deact_on_detach": bool,  # losing registration takes contexts away ("pdpdeact")
         "types": [int],  # accepted <context_type> values
         "max_credential": int,  # longest user name / password
     }
@@ -104,23 +109,30 @@ class PdpContexts(Bearer, QiSubsystem):
         self.table: dict[int, Context] = {}
         module.network.subscribe(self._network_changed)
 
+    @cached_property  # subsystems live as long as the module
+    def packet(self) -> Packet:
+        return self.m.get(Packet)
+
     def contexts(self) -> range:
         first, last = self.config.get("contexts", [1, 15])
         return range(first, last + 1)
 
     def reset(self) -> None:
-        saved = self.m.store.load("pdp", {})
+        saved = self.m.store.load("qicsgp", {})
         self.table = {cid: Context(**saved.get(str(cid), {})) for cid in self.contexts()}
-        self._network_changed(self.m.network.state)
+
+    def _up(self, cid: int) -> bool:
+        ctx = self.table.get(cid)
+        return ctx is not None and (ctx.active or cid in self.config.get("always_on", []))
 
     def address(self, cid: int) -> str | None:
-        ctx = self.table.get(cid)
-        if ctx is None or not ctx.active:
+        pdp = self.packet.contexts.get(cid)
+        if not self._up(cid) or pdp is None or not pdp.active:
             return None
-        return self.config.get("address", "10.7.157.{cid}").format(cid=cid)
+        return pdp.ipv4 or pdp.ipv6
 
     def _save(self) -> None:
-        self.m.store.save("pdp", {str(cid): c.saved() for cid, c in self.table.items()})
+        self.m.store.save("qicsgp", {str(cid): c.saved() for cid, c in self.table.items()})
 
     def _context(self, cid: int) -> Context:
         ctx = self.table.get(cid)
@@ -130,27 +142,33 @@ class PdpContexts(Bearer, QiSubsystem):
 
     # -- the network --------------------------------------------------------------------------
     def _network_changed(self, state: Reg) -> None:
-        always = self.config.get("always_on", [])
-        for cid in always:
-            if cid in self.table:
-                self.table[cid].active = state.registered
-                if not state.registered:
-                    self._context_lost(cid, True)
-        if not state.registered and self.config.get("deact_on_detach", True):
+        if state.registered:
+            return
+        for cid in self.config.get("always_on", []):
+            self._context_lost(cid, True)  # the default PDN goes quietly with the attach
+        if self.config.get("deact_on_detach", True):
             for cid, ctx in self.table.items():
-                if ctx.active and cid not in always:
-                    self.deactivate_by_network(cid)  # the detach took it down
+                if ctx.active:
+                    self._taken(cid)
 
     def deactivate_by_network(self, cid: int) -> None:
-        """The network tears the context down (control surface): +QIURC: "pdpdeact",<cid>."""
+        """The network tears the context down (control surface): +QIURC: "pdpdeact",<cid>
+        when the TCP/IP stack held it, +CGEV as the packet domain reports it."""
+        pdp = self.packet.contexts.get(cid)
         ctx = self.table.get(cid)
-        if ctx is None or not ctx.active:
+        if (pdp is None or not pdp.active) and (ctx is None or not ctx.active):
             raise LookupError(f"PDP context {cid} is not active")
+        if pdp is not None and pdp.active:
+            self.packet.deactivate_by_network(cid)
+        if ctx is not None and ctx.active:
+            self._taken(cid)
+
+    def _taken(self, cid: int) -> None:
+        ctx = self.table[cid]
         ctx.active, ctx.broken = False, True
         self.m.log.emit("pdp-deactivated-by-network", cid=cid)
         self._context_lost(cid, True)
         self.m.urc(Info.of("+QIURC", Quoted("pdpdeact"), cid))
-        return True
 
     # -- AT+QICSGP ------------------------------------------------------------------------------
     @command("+QICSGP", TEST)
@@ -178,6 +196,7 @@ class PdpContexts(Bearer, QiSubsystem):
             raise self.fail("invalid_param")
         ctx.type, ctx.apn, ctx.user, ctx.password, ctx.auth = type, apn, user, password, auth
         self._save()
+        self.packet.define(cid, PDP_TYPES[type], apn)  # what AT+CGDCONT shows
         return None
 
     # -- AT+QIACT / AT+QIDEACT --------------------------------------------------------------------
@@ -204,6 +223,7 @@ class PdpContexts(Bearer, QiSubsystem):
         await self.m.clock.sleep(Duration.parse(self.config.get("activate_time", "0.5s")))
         if not self.m.network.state.registered:
             raise self.fail("pdp_open")  # coverage went while the network was asked
+        self.packet.bring_up(cid, PDP_TYPES.get(ctx.type, "IP"), ctx.apn)
         ctx.active, ctx.broken = True, False
         self.m.log.emit("pdp-activated", cid=cid, address=self.address(cid))
         return None
@@ -221,6 +241,7 @@ class PdpContexts(Bearer, QiSubsystem):
         self._context_lost(cid, False)  # every socket of the context goes
         if was_up:
             await self.m.clock.sleep(Duration.parse(self.config.get("deactivate_time", "0.3s")))
+            self.packet.take_down(cid)
         return None
 
     def snapshot(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from simulator.at.replies import Info, Quoted, Replies
 from simulator.profile import Duration
 from simulator.subsystems.pdp import Bearer
 from simulator.subsystems.qi_errors import QiSubsystem
+from simulator.subsystems.rtc import Rtc
 from simulator.subsystems.socket_table import within
 from simulator.world import sntp
 from simulator.world.internet import ResolveError
@@ -45,7 +46,6 @@ class QiServices(QiSubsystem):
         "ntp": {
             "port": int,
             "timeout": Duration,
-            "zone": int,  # quarter hours east of UTC printed in +QNTP (the network's zone)
             "urc": str,  # the URC prefix (the EC200 document spells it +QNTTP)
             "aliases": [str],  # other spellings accepted for AT+QNTP
         },
@@ -276,7 +276,9 @@ class QiServices(QiSubsystem):
             self._ntp = None
 
     def _local_time(self, utc: datetime) -> str:
-        zone = self.config.get("ntp", {}).get("zone", 32)
+        """The time in the module's zone (its RTC's, else the network's), as +QNTP prints it."""
+        rtc = next((s for s in self.m.subsystems if isinstance(s, Rtc)), None)
+        zone = rtc.zone if rtc is not None else self.m.network.zone
         local = utc + timedelta(minutes=15 * zone)
         return f"{local:%Y/%m/%d,%H:%M:%S}{zone:+03d}"
 

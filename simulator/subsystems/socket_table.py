@@ -491,9 +491,12 @@ class SocketTable:
 
     def listen_address(self, sock: Socket) -> Endpoint:
         """Where a server socket binds on the host: a route from its module-side address
-        (`<local IP>:<port>`) or the configured listen host with the same port."""
+        (`<local IP>:<port>`, or `0.0.0.0:<port>` for any address the network hands out), or
+        the configured listen host with the same port."""
+        routes = self.module.internet.routes
         local_ip = self.address(sock.cid) or ""
-        routed = self.module.internet.routes.lookup(local_ip, sock.local_port)
+        routed = routes.lookup(local_ip, sock.local_port) or routes.lookup("0.0.0.0",
+                                                                          sock.local_port)
         return routed or (self.listen_host, sock.local_port)
 
     def _accept(self, listener: Socket, connection: TcpConnection) -> bool:

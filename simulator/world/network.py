@@ -1,13 +1,16 @@
-"""The simulated radio network, as the module sees it: the operator and cell it camps on, the
-signal, and the registration outcome. Registration runs on the clock; loss, recovery, denial
-and roaming are methods the control surface calls. Subsystems subscribe to state changes and
-turn them into their family's URCs.
+"""The simulated radio network, as the module sees it: the operators it can hear (the scan
+list), the cell it camps on, the signal, the registration outcome and the timers the network
+grants. Registration runs on the clock; loss, recovery, denial, roaming and cell changes are
+methods the control surface calls. Subsystems subscribe to changes and turn them into their
+family's URCs.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any
 
@@ -35,6 +38,31 @@ class Operator:
     long: str
     short: str
     numeric: str
+    act: int = 7
+    forbidden: bool = False
+
+    def name(self, fmt: int) -> str:
+        """The name in 27.007 <format>: 0 long, 1 short, 2 numeric."""
+        return (self.long, self.short, self.numeric)[fmt]
+
+
+@dataclass
+class Cell:
+    """The serving cell: location fields of +CREG/+CEREG and the radio fields of AT+QENG."""
+
+    lac: str = "286F"
+    tac: str = "286F"
+    ci: str = "00000FCA"
+    act: int = 7  # 27.007 <AcT>: 0 GSM, 3 GSM/EGPRS, 7 E-UTRAN, 9 NB-IoT
+    earfcn: int = 1650
+    earfcn_offset: int = 0
+    pci: int = 123
+    band: int = 3
+    duplex: str = "FDD"
+    bandwidth: int = 5  # LTE bandwidth index (5 = 20 MHz)
+    ecl: int = 0  # NB-IoT coverage enhancement level
+    tx_power: int = 9
+    op_mode: int = 3  # NB-IoT operation mode (3 = in-band, different PCI)
 
 
 @dataclass
@@ -45,27 +73,63 @@ class Signal:
     sinr: int = 14  # dB
     ber: int = 99  # 27.007 <ber>, 99 = unknown
 
+    def csq(self) -> int:
+        """27.007 <rssi> index: -113 dBm or less is 0, -51 dBm or more is 31."""
+        return max(0, min(31, (self.rssi + 113) // 2))
+
+    def rxlev(self) -> int:
+        return max(0, min(63, self.rssi + 111))
+
+    def rsrq_index(self) -> int:
+        return max(0, min(34, int((self.rsrq + 19.5) * 2)))
+
+    def rsrp_index(self) -> int:
+        return max(0, min(97, self.rsrp + 141))
+
+
+@dataclass
+class Timers:
+    """What the network granted for PSM (27.007 8-bit strings of T3324 and T3412), shown by
+    +CEREG modes 4 and 5; None when the network granted no PSM. The power model fills these.
+    """
+
+    active_time: str | None = None
+    periodic_tau: str | None = None
+
 
 SCHEMA: Any = {
-    "operator": {"long": str, "short": str, "numeric": str},
+    "operator": {"long": str, "short": str, "numeric": str, "act": int},
+    # the other operators a scan finds: COPS=? lists the camped one first, then these
+    "neighbours": [{"long": str, "short": str, "numeric": str, "act": int, "forbidden": bool}],
     "roaming": bool,  # register as roaming (5) rather than home (1)
     "outcome": str,  # "register" | "deny" | "none": what a search ends in
+    "reject_cause": int,  # EMM/MM cause reported with a denial (CREG=3, CEREG=5)
     "search_time": Duration,
-    "cell": {"lac": str, "tac": str, "ci": str, "act": int},
+    "scan_time": Duration,  # how long AT+COPS=? takes
+    "cell": {f.name: (str if f.type == "str" else int) for f in fields(Cell)},
     "signal": {"rssi": int, "rsrp": int, "rsrq": int, "sinr": int, "ber": int},
+    "timers": {"active_time": str, "periodic_tau": str},
+    "zone": int,  # the network's time zone in quarter hours (NITZ)
+    "ipv4_pool": str,  # addresses the network hands out at PDP activation
+    "ipv6_prefix": str,
 }
 
 
 class Network:
-    def __init__(self, clock: Clock, config: dict[str, Any]):
+    def __init__(self, clock: Clock, config: dict[str, Any], rng: random.Random | None = None):
         self.clock = clock
         self.config = config
+        self.rng = rng or random.Random(0)
         op = config.get("operator", {})
-        self.operator = Operator(op.get("long", "CHINA MOBILE"), op.get("short", "CMCC"),
-                                 op.get("numeric", "46000"))
-        self.cell: dict[str, Any] = {"lac": "286F", "tac": "286F", "ci": "00000FCA", "act": 7,
-                                     **config.get("cell", {})}
+        self.home = Operator(op.get("long", "CHINA MOBILE"), op.get("short", "CMCC"),
+                             op.get("numeric", "46000"), op.get("act", 7))
+        self.operator = self.home
+        self.neighbours = [Operator(**n) for n in config.get("neighbours", [])]
+        self.cell = Cell(**config.get("cell", {}))
         self.signal = Signal(**config.get("signal", {}))
+        self.timers = Timers(**config.get("timers", {}))
+        self.zone: int = config.get("zone", 32)
+        self.reject_cause: int = config.get("reject_cause", 15)
         self.state = Reg.NOT_SEARCHING
         self._listeners: list[Callable[[Reg], None]] = []
         self._search: Timer | None = None
@@ -76,31 +140,55 @@ class Network:
     def _set(self, state: Reg) -> None:
         if state != self.state:
             self.state = state
-            for listener in list(self._listeners):
-                listener(state)
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener(self.state)
 
     @property
     def search_time(self) -> float:
         return Duration.parse(self.config.get("search_time", "2s"))
 
+    @property
+    def scan_time(self) -> float:
+        return Duration.parse(self.config.get("scan_time", "3s"))
+
+    def scan(self) -> list[Operator]:
+        """What a manual scan finds: the operator in use first, then the rest."""
+        return [self.operator] + [op for op in [self.home, *self.neighbours]
+                                  if op.numeric != self.operator.numeric]
+
+    def find(self, name: str) -> Operator | None:
+        return next((op for op in self.scan() if name in (op.long, op.short, op.numeric)), None)
+
     # -- what the module does ---------------------------------------------------------------
-    def search(self) -> None:
-        """Start searching; the configured outcome follows after the search time."""
+    def reset(self) -> None:
+        """Power-on: off the network at once, with nobody told (the module is rebooting)."""
         self._cancel_search()
+        self.state = Reg.NOT_SEARCHING
+        self.operator = self.home
+
+    def search(self, operator: Operator | None = None) -> None:
+        """Start searching (on `operator` if given); the outcome follows after the search time."""
+        self._cancel_search()
+        self.operator = operator or self.home
         self._set(Reg.SEARCHING)
         self._search = self.clock.call_later(self.search_time, self._outcome)
 
     def detach(self) -> None:
-        """The module leaves the network (CFUN=0, SIM removed)."""
+        """The module leaves the network (CFUN=0, SIM removed, COPS=2)."""
         self._cancel_search()
         self._set(Reg.NOT_SEARCHING)
 
     def _outcome(self) -> None:
+        self._search = None
         outcome = self.config.get("outcome", "register")
-        if outcome == "deny":
+        if outcome == "deny" or self.operator.forbidden:
             self._set(Reg.DENIED)
         elif outcome == "register":
-            self._set(Reg.ROAMING if self.config.get("roaming") else Reg.HOME)
+            roaming = self.config.get("roaming", False) or self.operator is not self.home
+            self._set(Reg.ROAMING if roaming else Reg.HOME)
 
     def _cancel_search(self) -> None:
         if self._search:
@@ -117,6 +205,26 @@ class Network:
         self._cancel_search()
         self._set(Reg.SEARCHING)
 
-    def deny(self) -> None:
+    def deny(self, cause: int | None = None) -> None:
         self._cancel_search()
+        if cause is not None:
+            self.reject_cause = cause
         self._set(Reg.DENIED)
+
+    def move(self, **cell: Any) -> None:
+        """A cell change (handover, new LAC/TAC): the location URCs follow."""
+        for key, value in cell.items():
+            setattr(self.cell, key, value)
+        self._notify()
+
+    # -- what the core network hands out ---------------------------------------------------
+    def allocate_ipv4(self) -> str:
+        pool = ipaddress.ip_network(self.config.get("ipv4_pool", "10.21.0.0/16"))
+        return str(pool[self.rng.randrange(2, pool.num_addresses - 2)])
+
+    def allocate_ipv6(self) -> str:
+        """A global address in the network's /64, written as 27.007 modules print it."""
+        prefix = self.config.get("ipv6_prefix", "2409:8d30:0114:0242")
+        groups = [f"{self.rng.randrange(0x10000):04x}" for _ in range(4)]
+        return ":".join([prefix, *groups])
+
