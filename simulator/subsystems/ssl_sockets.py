@@ -46,6 +46,7 @@ class SslSockets(QiSubsystem):
         "read_max": int,
         "prompt": str,
         "at_port": str,  # <devname> of +QSSLSTATE rows
+        "escape_guard": Duration,  # silence around +++
     }
 
     def __init__(self, module: Any):
@@ -53,7 +54,8 @@ class SslSockets(QiSubsystem):
         first, last = self.config.get("connect_ids", [0, 11])
         self.table = SocketTable(
             module, self, range(first, last + 1), self._address, send_buffer=10240,
-            recv_buffer=10240, push_chunk=1460, guard=1.0, listen_host="127.0.0.1")
+            recv_buffer=10240, push_chunk=1460,
+            guard=Duration.parse(self.config.get("escape_guard", "1s")), listen_host="127.0.0.1")
         self.contexts: dict[int, int] = {}  # connect ID -> SSL context
         self._tasks: set[asyncio.Task] = set()
 
