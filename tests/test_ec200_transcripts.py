@@ -146,13 +146,14 @@ def group_of(scenario_id: str) -> str:
     return next(name for name, prefixes in GROUPS.items() if scenario_id.startswith(prefixes))
 
 
-def replay(scenario: dict, sim) -> str | None:
-    """Replay one example on a module of its own; the failure, or None."""
+def replay(scenario: dict, sim, data: Path) -> str | None:
+    """Replay one example on a module of its own (and data of its own); the failure, or None."""
     world = World()
     try:
         override = override_for(scenario["id"], OVERRIDES)
         routes = [arg for route in world.routes() for arg in ("--route", route)]
-        s = sim(str(HERE / "ec200t-replay.yaml"), *routes, time_scale=SCALE)
+        s = sim(str(HERE / "ec200t-replay.yaml"), *routes, time_scale=SCALE,
+                data_dir=data / scenario["id"])
         world.pty = s.path
         options = ReplayOptions(profile="ec200t", timeout=10.0, time_scale=REPLAY_SCALE)
         with serial.Serial(s.path, timeout=0) as port:
@@ -163,12 +164,12 @@ def replay(scenario: dict, sim) -> str | None:
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_guide_examples(group: str, sim) -> None:
+def test_guide_examples(group: str, sim, tmp_path: Path) -> None:
     chosen = [s for s in SCENARIOS if group_of(s["id"]) == group
               and not override_for(s["id"], OVERRIDES).skip]
     assert chosen
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        results = list(pool.map(lambda s: (s["id"], replay(s, sim)), chosen))
+        results = list(pool.map(lambda s: (s["id"], replay(s, sim, tmp_path)), chosen))
     failures = [f"{sid}: {failure} (setup steps count first)" for sid, failure in results
                 if failure]
     assert not failures, "\n".join(failures)
