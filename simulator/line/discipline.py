@@ -1,8 +1,9 @@
 """The byte-level front end of one channel, as a real module's UART handler behaves.
 
 Modes: COMMAND (assemble an AT line: echo, S3/S5, LF swallowing, A/), BUSY (a command is
-running: bytes wait in a backlog) and DATA (after a `>` prompt: fixed length, or Ctrl-Z /
-ESC). It knows nothing of commands or modules: it calls back with what it assembled.
+running: bytes wait in a backlog), DATA (after a `>` prompt: fixed length, or Ctrl-Z /
+ESC) and ASLEEP (deep sleep: no echo, no lines; the first byte's edge wakes the module).
+It knows nothing of commands or modules: it calls back with what it assembled.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Mode(Enum):
     COMMAND = auto()
     BUSY = auto()
     DATA = auto()
+    ASLEEP = auto()
 
 
 class LineDiscipline:
@@ -48,6 +50,9 @@ class LineDiscipline:
         self._data = bytearray()
         self._data_echo = True
         self._on_data: Callable[[bytes | None], None] | None = None
+        # deep sleep: what a byte's edge calls, and whether the bytes are kept for after it
+        self._on_edge: Callable[[], None] | None = None
+        self._keep = False
 
     # -- mode changes requested by the channel ------------------------------------------
     def done(self) -> None:
@@ -70,6 +75,22 @@ class LineDiscipline:
             backlog, self._backlog = bytes(self._backlog), bytearray()
             self.feed(backlog)
 
+    def sleep(self, on_edge: Callable[[], None], keep: bool = False) -> None:
+        """Deep sleep: the UART is off. Every byte calls `on_edge`; the bytes are lost, or
+        with `keep` held for `wake()` (a module whose UART wakes without losing them)."""
+        self.mode = Mode.ASLEEP
+        self._on_edge, self._keep = on_edge, keep
+        self.forget()
+        self._after_cr = False
+
+    def wake(self) -> bytes:
+        """Out of deep sleep: back to command mode; returns the bytes kept while asleep."""
+        if self.mode is Mode.ASLEEP:
+            self.mode = Mode.COMMAND
+        self._on_edge = None
+        kept, self._backlog = bytes(self._backlog), bytearray()
+        return kept
+
     def forget(self) -> None:
         """Drop a half-typed line and the typed-ahead backlog (the module is resetting)."""
         self._line.clear()
@@ -87,6 +108,12 @@ class LineDiscipline:
 
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        if self.mode is Mode.ASLEEP:
+            if self._keep:
+                self._backlog += data
+            if self._on_edge:
+                self._on_edge()
+            return
         try:
             self._feed(data)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.subsystems.bands import Bands
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.charset import Charset
 from simulator.subsystems.files import ModuleFiles
@@ -10,16 +11,20 @@ from simulator.subsystems.identity import Identity
 from simulator.subsystems.mqtt import Mqtt
 from simulator.subsystems.packet import Packet
 from simulator.subsystems.power import Power
+from simulator.subsystems.psm import Psm
+from simulator.subsystems.qcfg import SystemConfig
 from simulator.subsystems.radio import Radio
 from simulator.subsystems.registration import Registration
 from simulator.subsystems.rrc import Rrc
 from simulator.subsystems.rtc import Rtc
 from simulator.subsystems.signal import SignalReport
 from simulator.subsystems.sim import Sim
+from simulator.subsystems.sleep import DeepSleep
 from simulator.subsystems.sms import Sms
 from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.v250 import V250, QEcho
 
 REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
     V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet, Rtc, Rrc,
-    Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient)}
+    Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient, SystemConfig, Bands, Psm,
+    DeepSleep)}

@@ -1,6 +1,10 @@
 """The moment data is about to leave the module: a subsystem that models the radio's low-power
 states (PSM, idle) brings the radio up first by defining `async def uplink(self) -> None`
-(EXIT PSM, +CSCON: 1), so MQTT, HTTP and sockets print their results after those URCs."""
+(EXIT PSM, +CSCON: 1), so MQTT, HTTP and sockets print their results after those URCs.
+
+A command whose last packet carries the Release Assistance Indication (AT+QPING's <RAI>, a
+send's <RAI>) calls `release_assistance(module, rai)` once that packet is out: the subsystem
+that models the RRC connection (`release_assistance(self, rai)`) lets the network release it."""
 
 from __future__ import annotations
 
@@ -12,3 +16,13 @@ async def uplink(module: Any) -> None:
         hook = getattr(subsystem, "uplink", None)
         if hook is not None:
             await hook()
+
+
+def release_assistance(module: Any, rai: int) -> None:
+    """RAI 1: no more data either way; 2: only the one reply to come. 0 asks for nothing."""
+    if not rai:
+        return
+    for subsystem in module.subsystems:
+        hook = getattr(subsystem, "release_assistance", None)
+        if hook is not None:
+            hook(rai)
