@@ -13,12 +13,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cellular import at, boot, variant
+from modem import ROOT
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ModemManager") and shutil.which("dbus-daemon") and shutil.which("gdbus")),
@@ -110,12 +112,20 @@ def mm(tmp_path: Path) -> Iterator[ModemManager]:
 class Run:
     """One profile under ModemManager: what the steps share."""
 
-    def __init__(self, mm: ModemManager, socket: Path, profile: dict):
+    def __init__(self, mm: ModemManager, socket: Path, profile: dict, control: Path):
         self.mm = mm
         self.socket = socket
         self.expect = profile
+        self.control = control
         self.path = ""
         self.state: dict = {}
+
+    def ctl(self, *words: str) -> dict:
+        """A control verb on the simulator, as a tester would run it."""
+        result = subprocess.run([sys.executable, "-m", "simulator", "ctl", str(self.control),
+                                 *words], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
 
 
 def probe(run: Run) -> None:
@@ -144,8 +154,35 @@ def registered(run: Run) -> None:
     run.state = state
 
 
+def sms_list_and_read(run: Run) -> None:
+    """An SMS reaches the module (+CMTI); ModemManager lists it and reads its text."""
+    run.ctl("sms", "deliver", "--from", "+8613800138000", "--text", "Meter 42: tamper alarm")
+
+    def listed() -> list[str]:
+        return json.loads(run.mm.mmcli("-m", run.path, "--messaging-list-sms", "-J")).get(
+            "modem.messaging.sms", [])
+
+    run.mm._wait(lambda: bool(listed()), "the delivered SMS to be listed")
+    (path,) = listed()
+    sms = json.loads(run.mm.mmcli("-s", path, "-J"))["sms"]
+    assert sms["content"]["number"] == "+8613800138000"
+    assert sms["content"]["text"] == "Meter 42: tamper alarm"
+    assert sms["properties"]["state"] == "received"
+
+
+def sms_send(run: Run) -> None:
+    """ModemManager creates and sends an SMS; the module really sent it (its own log)."""
+    created = run.mm.mmcli("-m", run.path,
+                           "--messaging-create-sms=text='ping from MM',number='+15550100'")
+    path = created.split()[-1]
+    run.mm.mmcli("-s", path, "--send")
+    sent = run.ctl("state")["subsystems"]["sms"]["sent"]
+    assert [(m["to"], m["text"]) for m in sent] == [("+15550100", "ping from MM")]
+    assert json.loads(run.mm.mmcli("-s", path, "-J"))["sms"]["properties"]["state"] == "sent"
+
+
 STEPS: dict[str, list[Callable[[Run], None]]] = {
-    "ec200t": [probe, enable, registered],
+    "ec200t": [probe, enable, registered, sms_list_and_read, sms_send],
     "m66": [probe, enable, registered],
     "bc660k": [probe, enable, registered],
 }
@@ -161,10 +198,10 @@ EXPECT = {
 
 @pytest.mark.parametrize("profile", list(STEPS))
 def test_modemmanager_probes_enables_and_registers(mm, sim, tmp_path, profile):
-    socket = tmp_path / "at.sock"
+    socket, control = tmp_path / "at.sock", tmp_path / "modem.ctl"
     # the banner (with RDY, which the quectel plugin takes for a reset) is over before MM connects
-    boot(sim, profile, EXPECT[profile]["tail"], "--unix", str(socket))
-    run = Run(mm, socket, EXPECT[profile])
+    boot(sim, profile, EXPECT[profile]["tail"], "--unix", str(socket), "--control", str(control))
+    run = Run(mm, socket, EXPECT[profile], control)
     for step in STEPS[profile]:
         step(run)
 
@@ -172,10 +209,10 @@ def test_modemmanager_probes_enables_and_registers(mm, sim, tmp_path, profile):
 def test_every_connection_gets_its_own_command_channel(mm, sim, tmp_path):
     """A second modem on the same socket while the first is connected: two concurrent
     connections, each answered on its own; the PTY keeps working beside them."""
-    socket = tmp_path / "at.sock"
+    socket, control = tmp_path / "at.sock", tmp_path / "modem.ctl"
     port = boot(sim, variant(tmp_path, "ec200t", name="twice"), EXPECT["ec200t"]["tail"],
-                "--unix", str(socket))
-    run = Run(mm, socket, EXPECT["ec200t"])
+                "--unix", str(socket), "--control", str(control))
+    run = Run(mm, socket, EXPECT["ec200t"], control)
     probe(run)
     first = run.path
     mm.set_profile("sim1", "generic", socket)

@@ -11,6 +11,9 @@ import signal
 import pytest
 from appkit import Lines
 
+from simulator.control import VerbError
+from simulator.control.client import request
+
 
 def connect(lines: Lines, port: int, client_id: str, client: int = 0, extra: str = "") -> None:
     assert lines.command(f'AT+QMTOPEN={client},"127.0.0.1",{port}') == ["OK"]
@@ -304,3 +307,13 @@ def modem_with(modem, profile: str):
 
     BOOT_TAIL.setdefault(profile, BOOT_TAIL["fcm360w"])
     return modem(profile, time_scale=1.0)
+
+
+def test_control_verb_mqtt_drop_breaks_the_broker_link(modem, broker, tmp_path) -> None:
+    control = tmp_path / "m.ctl"
+    lines = module(modem, "fcm360w", "--control", str(control))
+    connect(lines, broker.plain, "dropme")
+    assert "mqtt" in request(control, "mqtt drop", {"client": 0})
+    assert lines.wait(r"\+QMTSTAT:") == "+QMTSTAT: 0,1"
+    with pytest.raises(VerbError, match="no open broker link"):
+        request(control, "mqtt drop", {"client": 0})

@@ -103,11 +103,12 @@ class Mqtt(Subsystem):
                          "buffered": [s is not None for s in c.slots]}
                 for i, c in self.clients.items()}
 
-    def drop(self, client: int) -> None:
+    def drop_broker(self, client: int) -> None:
         """The broker or the network breaks client `client`'s link (control: mqtt drop)."""
         found = self.clients.get(client)
-        if found and found.session:
-            self._lost(found, "closed")
+        if not (found and found.session):
+            raise LookupError(f"MQTT client {client} has no open broker link")
+        self._lost(found, "closed")
 
     def drop_all(self) -> None:
         """Deep sleep: every connection is gone, without a word to the host."""
