@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simulator.at.command import Command
@@ -13,23 +14,49 @@ from simulator.at.dispatcher import Context
 from simulator.at.errors import AtError
 from simulator.at.formatter import LineSettings
 from simulator.at.parser import parse
-from simulator.at.replies import ERROR, OK, Data, Final, Info, Prompt, Response
+from simulator.at.replies import ERROR, NO_CARRIER, OK, Data, Final, Info, Online, Prompt, Response
 from simulator.faults import Outbox
 from simulator.line.discipline import LineDiscipline, Mode
+from simulator.line.online import DataLink
 
 if TYPE_CHECKING:
     from simulator.module import Module
 
 
+# Output queued towards the host above which bulk data (online mode, pushed socket data) waits.
+HIGH_WATER = 1 << 16
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class FlowControl:
+    """What a port offers for backpressure; a port without it never pushes back."""
+
+    pending: Callable[[], int] = lambda: 0  # bytes written, not yet taken by the host
+    pause_reading: Callable[[], None] = _nothing
+    resume_reading: Callable[[], None] = _nothing
+
+
+Urc = Info | list[Info]
+
+
 class Channel:
-    def __init__(self, module: Module, name: str, write: Callable[[bytes], None]):
+    def __init__(self, module: Module, name: str, write: Callable[[bytes], None],
+                 flow: FlowControl | None = None):
         self.module = module
         self.name = name
         self._write = write
+        self.flow = flow or FlowControl()
+        self._room_waiters: list[Callable[[], None]] = []
+        self._input_paused = False
+        self.link: DataLink | None = None  # what online mode carries
         self.outbox = Outbox(module.faults, self._emit)
         self.settings: LineSettings = module.saved_line_settings()
         self.line = self._new_line()
-        self._held: list[Info | list[Info]] = []
+        self._held: list[tuple[Urc, Data | None]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
         self.last_input = module.clock.now()  # module time of the host's last byte
@@ -54,42 +81,113 @@ class Channel:
         if not self.closed:
             self.module.log.bytes_out(self.name, data)
             self._write(data)
+            if self._room_waiters and self.room():
+                self.drained()  # output held by a fault went out: bulk data may follow
+
+    # -- flow control -----------------------------------------------------------------------
+    def room(self) -> bool:
+        return self.flow.pending() + self.outbox.pending() < HIGH_WATER
+
+    def ready(self) -> bool:
+        """Whether a URC carrying data would go out now (not held, host keeping up)."""
+        return self.line.mode is Mode.COMMAND and not self._held and self.room()
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        self._room_waiters.append(callback)
+
+    def drained(self) -> None:
+        """The port's output queue went down (ports call this), or the channel became ready."""
+        waiters, self._room_waiters = self._room_waiters, []
+        for callback in waiters:
+            callback()
+
+    def pause_input(self) -> None:
+        if not self._input_paused:
+            self._input_paused = True
+            self.flow.pause_reading()
+
+    def resume_input(self) -> None:
+        if self._input_paused:
+            self._input_paused = False
+            self.flow.resume_reading()
 
     # -- URCs -------------------------------------------------------------------------------
-    def deliver(self, line: Info | list[Info]) -> None:
-        """A URC never splits a response: while a command runs it waits for the final result."""
+    def deliver(self, line: Urc, payload: Data | None = None) -> None:
+        """A URC never splits a response: while a command runs it waits for the final result.
+        `payload` is raw data that follows the URC's line (pushed socket data)."""
         if self.line.mode is Mode.COMMAND and not self._held:
-            self.write(self._urc_bytes(line))
+            self.write(self._urc_bytes(line, payload))
         else:
-            self._held.append(line)
+            self._held.append((line, payload))
 
-    def _urc_bytes(self, line: Info | list[Info]) -> bytes:
+    def _urc_bytes(self, line: Urc, payload: Data | None = None) -> bytes:
         if isinstance(line, list):  # lines of one URC go out as one block
-            return self.module.formatter.lines(list(line), self.settings)
-        return self.module.formatter.urc(line, self.settings)
+            out = self.module.formatter.lines(list(line), self.settings)
+        else:
+            out = self.module.formatter.urc(line, self.settings)
+        return out + payload.payload if payload else out
 
     def _flush_held(self) -> None:
         if self.line.mode is not Mode.COMMAND:
             return  # still busy: the next final result flushes again
         held, self._held = self._held, []
-        for line in held:
-            self.write(self._urc_bytes(line))
+        for line, payload in held:
+            self.write(self._urc_bytes(line, payload))
+        self.drained()
 
     # -- command lines ----------------------------------------------------------------------
     def _on_line(self, body: str | None) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run_line(body))
 
     async def _run_line(self, body: str | None) -> None:
+        final: Final = ERROR
         try:
             final = await self._execute(body)
             self.write(self.module.formatter.final(final, self.settings, self.module.cmee))
         except Exception as exc:  # a bug must not kill the port: answer like a module would
+            final = ERROR
             self.module.log.emit("internal-error", error=repr(exc))
             self.write(self.module.formatter.final(ERROR, self.settings, 0))
         finally:
-            self.line.done()
-            if self._held:
-                self.module.clock.call_later(self.module.profile.urc_gap, self._flush_held)
+            if isinstance(final, Online) and final.link is not None and not self.closed:
+                self._go_online(final.link)
+            else:
+                self._command_done()
+
+    def _command_done(self) -> None:
+        self.line.done()
+        if self._held:
+            self.module.clock.call_later(self.module.profile.urc_gap, self._flush_held)
+        else:
+            self.drained()
+
+    # -- online (transparent) mode ----------------------------------------------------------
+    def _go_online(self, link: DataLink) -> None:
+        self.link = link
+        self.module.log.emit("online", channel=self.name)
+        self.line.online(self.module.clock, link.guard, link.uplink, self._escaped)
+        link.go_online(self)
+
+    def _leave_online(self, final: Final) -> None:
+        self.link = None
+        self.line.offline()
+        self.resume_input()
+        self.write(self.module.formatter.final(final, self.settings, self.module.cmee))
+        self.module.log.emit("offline", channel=self.name, result=str(getattr(final, "text", "")))
+        self._command_done()
+
+    def _escaped(self) -> None:
+        """+++ with its guard times: OK, and the link carries on in command mode."""
+        link = self.link
+        if link is None:
+            return
+        link.escaped()
+        self._leave_online(OK)
+
+    def hangup(self) -> None:
+        """The link dropped while online: NO CARRIER."""
+        if self.link is not None:
+            self._leave_online(NO_CARRIER)
 
     async def _execute(self, body: str | None) -> Final:
         if body is None:
@@ -173,7 +271,13 @@ class Channel:
         return kept
 
     def reset(self) -> None:
-        """After a reboot the channel's V.250 settings are the saved ones again."""
+        """After a reboot the channel's V.250 settings are the saved ones again, and online
+        mode is over (the sockets went with the firmware)."""
+        if self.link is not None:
+            self.link = None
+            self.line.offline()
+            self.line.done()
+            self.resume_input()
         saved = self.module.saved_line_settings()
         for key, value in vars(saved).items():
             setattr(self.settings, key, value)  # the line discipline shares this object
@@ -184,10 +288,16 @@ class Channel:
             self._task.cancel()
         self._held.clear()
         self.outbox.clear()
+        self.link = None  # the sockets go with the power; online mode with them
+        self._room_waiters.clear()
+        self.resume_input()
         self.line = self._new_line()
 
     def close(self) -> None:
         self.closed = True
+        if self.link is not None:
+            link, self.link = self.link, None
+            link.escaped()
         if self._task and not self._task.done():
             self._task.cancel()
 

@@ -14,6 +14,7 @@ from simulator import replay
 from simulator.control.client import ctl, verbs_help
 from simulator.control.scenario import ScenarioError
 from simulator.runner import Options, Simulation
+from simulator.world.routes import parse_route
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -21,6 +22,14 @@ def _host_port(text: str) -> tuple[str, int]:
     if not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _route(text: str) -> str:
+    try:
+        parse_route(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _positive(text: str) -> float:
@@ -49,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="HOST:PORT", help="also serve the module as RFC 2217 (rfc2217://)")
     run.add_argument("--unix", type=Path, action="append", default=[], metavar="PATH",
                      help="also serve the module on a UNIX stream socket")
+    run.add_argument("--route", type=_route, action="append", default=[],
+                     metavar="REMOTE=LOCAL",
+                     help="send the module's traffic for HOST[:PORT] to HOST[:PORT] on this "
+                          "machine (repeatable), e.g. 220.180.239.212:8009=127.0.0.1:9000")
     run.add_argument("--spawn", type=shlex.split, metavar="COMMAND",
                      help="run COMMAND with the module's UART as its terminal; exit with it")
     run.add_argument("--control", type=Path, metavar="PATH",
@@ -112,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile, name=args.name, link=args.link, time_scale=args.time_scale,
             log=args.log, log_json=args.log_json, data_dir=args.data_dir, tcp=args.tcp,
             rfc2217=args.rfc2217, unix=args.unix, spawn=args.spawn, control=args.control,
-            scenario=args.scenario,
+            scenario=args.scenario, routes=args.route,
         )
         return asyncio.run(_run(options))
     except (profiles.ProfileError, ScenarioError) as exc:

@@ -12,8 +12,8 @@ from typing import TypeVar
 from simulator.at.dispatcher import Dispatcher
 from simulator.at.errors import AtError
 from simulator.at.formatter import Formatter, LineSettings
-from simulator.at.replies import ERROR, CmeError, CmsError, Final, Info
-from simulator.channel import Channel
+from simulator.at.replies import ERROR, CmeError, CmsError, Data, Final, Info
+from simulator.channel import Channel, FlowControl
 from simulator.clock import Clock, Timer
 from simulator.faults import Faults
 from simulator.profile import Profile
@@ -22,6 +22,7 @@ from simulator.storage import Store
 from simulator.subsystems import REGISTRY
 from simulator.subsystems.base import Subsystem
 from simulator.traffic import TrafficLog
+from simulator.world.internet import Internet
 from simulator.world.network import Network
 
 S = TypeVar("S", bound=Subsystem)
@@ -36,6 +37,7 @@ class Module:
         clock: Clock | None = None,
         data_dir: Path | None = None,
         log: TrafficLog | None = None,
+        routes: list[str] | tuple[str, ...] = (),
     ):
         self.profile = profile
         self.name = name or profile.name
@@ -51,6 +53,7 @@ class Module:
         self.faults = Faults(self)  # what the control surface injects; inert until it does
         self.network = Network(self.clock, profile.data.get("network", {}),
                                random.Random(f"network:{self.name}"))
+        self.internet = Internet(profile.data.get("internet", {}), self.rng, list(routes))
         self.subsystems: list[Subsystem] = [REGISTRY[n](self) for n in profile.subsystems]
         self.dispatcher = Dispatcher(
             self.subsystems, profile.data.get("commands", {}).get("disable", [])
@@ -62,8 +65,9 @@ class Module:
         return next(s for s in self.subsystems if isinstance(s, kind))
 
     # -- channels and URCs ------------------------------------------------------------------
-    def attach(self, name: str, write: Callable[[bytes], None]) -> Channel:
-        channel = Channel(self, name, write)
+    def attach(self, name: str, write: Callable[[bytes], None],
+               flow: FlowControl | None = None) -> Channel:
+        channel = Channel(self, name, write, flow)
         self.channels.append(channel)
         self.log.emit("attach", channel=name)
         return channel
@@ -74,13 +78,14 @@ class Module:
             self.channels.remove(channel)
             self.log.emit("detach", channel=channel.name)
 
-    def urc(self, line: Info | list[Info]) -> None:
+    def urc(self, line: Info | list[Info], payload: Data | None = None) -> None:
         """An unsolicited line (or lines that belong together, like `+CMT:` and its text) to
-        every channel, held back while a command runs there."""
+        every channel, held back while a command runs there; `payload` is raw data that
+        follows the line (+QIURC: "recv",<id>,<len> in direct-push mode)."""
         lines = line if isinstance(line, list) else [line]
         self.log.emit("urc", line="\n".join(self.formatter.info(item) for item in lines))
         for channel in list(self.channels):
-            channel.deliver(line)
+            channel.deliver(line, payload)
 
     def urc_later(self, delay: float, line: Info | list[Info]) -> Timer:
         return self.clock.call_later(delay, self.urc, line)

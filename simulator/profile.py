@@ -191,9 +191,9 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _schema(subsystems: list[str]) -> dict[str, Any]:
     from simulator.subsystems import REGISTRY
-    from simulator.world import network
+    from simulator.world import internet, network
 
-    schema = {**CORE_SCHEMA, "network": network.SCHEMA}
+    schema = {**CORE_SCHEMA, "network": network.SCHEMA, "internet": internet.SCHEMA}
     for name in subsystems:
         cls = REGISTRY.get(name)
         if cls and cls.section:

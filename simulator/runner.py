@@ -34,6 +34,7 @@ class Options:
     spawn: list[str] | None = None  # a program to run with the UART as its terminal
     control: Path | None = None  # the control socket; default LINK.ctl, or by the PTY's name
     scenario: Path | None = None
+    routes: list[str] = field(default_factory=list)  # REMOTE=LOCAL (simulator.world.routes)
 
 
 class Simulation:
@@ -69,7 +70,7 @@ class Simulation:
         if options.log_json:
             log.open_json(options.log_json)
         module = Module(profile, name=options.name, clock=Clock(options.time_scale),
-                        data_dir=options.data_dir, log=log)
+                        data_dir=options.data_dir, log=log, routes=options.routes)
         if scenario:
             scenario.check(module)  # ScenarioError names the line of a verb it cannot serve
         pty = PtyPort(module, options.link)

@@ -43,10 +43,12 @@ class TrafficLog:
         self.subscribe(lambda e: stream.write(json.dumps(e) + "\n"))
 
     def bytes_in(self, channel: str, data: bytes) -> None:
-        self.emit("rx", channel=channel, data=data.decode("latin-1"))
+        if self._subscribers:  # bulk data (transparent mode) costs nothing unobserved
+            self.emit("rx", channel=channel, data=data.decode("latin-1"))
 
     def bytes_out(self, channel: str, data: bytes) -> None:
-        self.emit("tx", channel=channel, data=data.decode("latin-1"))
+        if self._subscribers:
+            self.emit("tx", channel=channel, data=data.decode("latin-1"))
 
     def emit(self, kind: str, **detail: Any) -> None:
         if not self._subscribers:

@@ -75,15 +75,18 @@ class Console:
         return found
 
     def command(self, text: str, timeout: float = 15.0) -> list[str]:
-        """Send a command; its lines up to its final result (URCs after it stay untaken)."""
+        """Send a command; its lines up to its final result. A URC that crossed it (one
+        another command set off just before) stays untaken for a later wait."""
         start = len(self.lines)
         self.port.write(text.encode("latin-1") + b"\r")
         deadline = time.monotonic() + timeout
         while (end := self._find(FINAL, start)) is None:
             if not self._fill(deadline):
                 raise AssertionError(f"no final result for {text!r}; got {self.lines[start:]!r}")
-        self.taken.update(range(start, end + 1))
-        return self.lines[start:end + 1]
+        own = [i for i in range(start, end + 1)
+               if i not in self.taken and _answers(text, self.lines[i])]
+        self.taken.update(own)
+        return [self.lines[i] for i in own]
 
     def ok(self, *commands: str) -> None:
         for text in commands:
@@ -104,6 +107,16 @@ class Console:
         while not any(line.startswith(wanted) for line in self.command(text)):
             assert time.monotonic() < deadline, f"{text} never answered {wanted}"
             self.quiet(0.05)
+
+
+def _answers(command: str, line: str) -> bool:
+    """Whether `line` can be `command`'s answer: its own prefix, or text without a prefix,
+    rather than a URC (another prefix, or a deferred result such as SEND OK)."""
+    if line in ("SEND OK", "CLOSE OK", "RDY"):
+        return False
+    prefix = re.match(r"(\+[A-Z]+):", line)
+    name = re.match(r"AT(\+[A-Z]+)", command, re.IGNORECASE)
+    return prefix is None or (name is not None and prefix[1] == name[1].upper())
 
 
 def bring_up(con: Console, *, psm: bool = True, cereg: int = 0) -> None:

@@ -95,6 +95,17 @@ def test_lf_of_the_command_line_never_becomes_payload() -> None:
     ld = LineDiscipline(LineSettings(echo=False), 64, lambda b: None, got.append)
     payloads: list[bytes | None] = []
     ld.feed(b"AT+SEND\r")
+    ld.feed(b"\n")  # the LF of CR LF comes while the command runs, before the prompt
+    ld.collect(2, payloads.append)
+    ld.feed(b"ab")
+    assert payloads == [b"ab"]
+
+
+def test_lf_typed_after_the_prompt_is_payload() -> None:
+    """Binary payloads may start with LF: once the prompt is out, every byte is data."""
+    ld = LineDiscipline(LineSettings(echo=False), 64, lambda b: None, lambda body: None)
+    payloads: list[bytes | None] = []
+    ld.feed(b"AT+SEND\r")
     ld.collect(2, payloads.append)
     ld.feed(b"\nab")
-    assert payloads == [b"ab"]
+    assert payloads == [b"\na"]

@@ -8,6 +8,7 @@ import re
 import time
 
 from cellular import boot
+from peers import TcpPeer, UdpPeer
 from power import PSM_REQUEST, TAIL, Console, bring_up, ctl, profile, subsystems
 
 from simulator.control import VerbError
@@ -16,11 +17,32 @@ ENTER_PSM, EXIT_PSM = '+QNBIOTEVENT: "ENTER PSM"', '+QNBIOTEVENT: "EXIT PSM"'
 ENTER_SLEEP, EXIT_SLEEP = '+QNBIOTEVENT: "ENTER DEEPSLEEP"', '+QNBIOTEVENT: "EXIT DEEPSLEEP"'
 
 
-def start(sim, tmp_path, name: str = "bc660k-power", **sections) -> tuple[Console, object]:
+def start(sim, tmp_path, name: str = "bc660k-power", routes: tuple[str, ...] = (),
+          **sections) -> tuple[Console, object]:
     control = tmp_path / f"{name}.ctl"
+    extra = [arg for route in routes for arg in ("--route", route)]
     port = boot(sim, profile(tmp_path, name, **sections), TAIL, "--control", str(control),
-                "--log", str(tmp_path / f"{name}.log"))
+                "--log", str(tmp_path / f"{name}.log"), *extra)
     return Console(port), control
+
+
+class Peers:
+    """The document's server (220.180.239.212:8058, TCP and UDP, answering "hello world") and
+    its ping target (8.8.8.8), on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.tcp = TcpPeer(reply=b"hello world")
+        self.udp = UdpPeer(port=self.tcp.port, reply=b"hello world")
+        self.routes = (f"220.180.239.212:8058=127.0.0.1:{self.tcp.port}", "8.8.8.8=127.0.0.1")
+
+    def close(self) -> None:
+        self.tcp.close()
+        self.udp.close()
+
+
+RECV = '+QIURC: "recv",0,11,"220.180.239.212",8058,"hello world"'
+PING = re.compile(r"\+QPING: 0,8\.8\.8\.8,32,\d+,51")
+PING_SUMMARY = re.compile(r"\+QPING: 0,1,1,0,\d+,\d+,\d+")
 
 
 def into_psm(con: Console) -> None:
@@ -64,6 +86,21 @@ def test_granted_active_time_differs_from_the_request_and_cereg_5_shows_it(sim, 
     assert 0 < subsystems(control)["psm"]["timers"]["T3324"] <= 120  # the granted 2 min run
     assert not [line for line in con.quiet(0.5) if line == ENTER_PSM]  # 10 s of 120: not yet
     con.wait(ENTER_PSM, timeout=20)
+
+
+def test_a_deactivated_active_time_means_no_psm(sim, tmp_path):
+    con, control = start(sim, tmp_path)
+    con.ok("AT+CEREG=4")
+    con.ok("AT+QSCLK=0", "AT+CFUN=0", "AT+QNBIOTEVENT=1,1", "AT+CSCON=1",
+           'AT+CPSMS=1,,,"01000010","11100000"', "AT+CFUN=1")
+    con.wait('+CEREG:1,"4C10","05C4EF33",9,,,"11100000","01000010"')
+    con.wait("+CSCON:0")
+    psm = subsystems(control)["psm"]
+    assert psm["granted"]["active_time"] == {"bits": "11100000", "seconds": None}
+    assert (psm["state"], psm["timers"]["T3324"]) == ("idle", None)
+    assert 71000 < psm["timers"]["T3412"] <= 72000  # the extended periodic TAU still runs
+    assert ENTER_PSM not in con.quiet(0.5)
+    assert "PSM is not in use" in ctl_error(control, "psm enter")
 
 
 def test_cpsms_forms_and_errors(sim, tmp_path):
@@ -149,6 +186,10 @@ def test_deep_sleep_loses_the_waking_command_and_the_pin_wakes_cleanly(sim, tmp_
     # by the PSM_EINT pin: nothing is lost
     assert ctl(control, "wake")["sleep"]["state"] == "waking"
     con.wait(EXIT_SLEEP)
+    log = (tmp_path / "bc660k-power.log").read_text()
+    assert re.search(r"\*\* power layer=host state=asleep", log)
+    assert re.search(r"\*\* power layer=host state=awake source=uart", log)
+    assert re.search(r"\*\* power layer=host state=waking source=pin", log)
     assert con.command("AT+QMTOPEN?") == ["OK"]  # gone
     assert con.command("AT+CEREG?") == ["+CEREG:0,1", "OK"]  # registration kept
     assert con.command("AT+CSCON?") == ["+CSCON:1,0", "OK"]  # so is the URC setting
@@ -235,3 +276,92 @@ def ctl_error(control, verb: str) -> str:
     except VerbError as exc:
         return str(exc)
     raise AssertionError(f"{verb} did not fail")
+
+
+def open_udp(con: Console) -> None:
+    """The UDP flow's T3-1 and U3-2: text data shown with its length and sender."""
+    con.ok('AT+QICFG="dataformat",0,0', 'AT+QICFG="showlength",1', 'AT+QICFG="showRA",1',
+           'AT+QIOPEN=0,0,"UDP","220.180.239.212",8058,0,1')
+    con.wait("+QIOPEN: 0,0")
+
+
+def test_psm_mode_cycle_from_the_document(sim, tmp_path):
+    """3.1.4.2 end to end: bring-up, UDP data, RAI, ENTER PSM and DEEPSLEEP, wake by command
+    and by pin, and each time EXIT PSM on the next command that needs the network. Only RAI
+    can end the connection here: the network's own inactivity timer is an hour."""
+    peers = Peers()
+    try:
+        con, control = start(sim, tmp_path, routes=peers.routes, network={"inactivity": "1h"})
+        bring_up(con)
+        open_udp(con)
+        assert con.command('AT+QISEND=0,10,"helloworld"') == ["OK"]
+        con.in_order("SEND OK", RECV)
+        # R4-1: the ping's RAI lets the network release the connection at once
+        assert con.command('AT+QPING=0,"8.8.8.8",4,1,32,1') == ["OK"]
+        con.in_order(PING, PING_SUMMARY, "+CSCON:0", ENTER_PSM)
+        con.ok("AT+QSCLK=1")
+        con.wait(ENTER_SLEEP)
+        # U6-1-1, woken by a command (lost): the UDP socket is still there
+        con.port.write(b'AT+QISEND=0,10,"helloworld"\r')
+        con.wait(EXIT_SLEEP)
+        assert con.command('AT+QISEND=0,10,"helloworld",1') == ["OK"]  # RAI on the send
+        con.in_order("SEND OK", EXIT_PSM, "+CSCON:1", RECV, "+CSCON:0", ENTER_PSM, ENTER_SLEEP)
+        assert len(peers.udp.datagrams) == 2  # the lost command sent nothing
+        # U6-1-2, woken by the PSM_EINT pin: a ping takes the modem out of PSM
+        ctl(control, "wake")
+        con.wait(EXIT_SLEEP)
+        assert con.command('AT+QPING=0,"8.8.8.8",4,1') == ["OK"]
+        con.in_order(EXIT_PSM, "+CSCON:1", PING, PING_SUMMARY)
+        assert con.command("AT+QENG=0")[-1] == "OK"
+        assert con.command("AT+QISEND=0,51,\"rsrp=-75,snr=14,cellid=05C4EF33,earfcn=3686,"
+                           "pci=121\"") == ["OK"]
+        con.in_order("SEND OK", RECV)
+        assert subsystems(control)["psm"]["state"] == "connected"
+    finally:
+        peers.close()
+
+
+def test_deep_sleep_keeps_udp_sockets_and_loses_tcp_connections(sim, tmp_path):
+    peers = Peers()
+    try:
+        con, control = start(sim, tmp_path, routes=peers.routes)
+        bring_up(con)
+        open_udp(con)
+        con.ok('AT+QIOPEN=0,1,"TCP","220.180.239.212",8058,0,1')
+        con.wait("+QIOPEN: 1,0")
+        peers.tcp.connection()
+        assert con.command('AT+QPING=0,"8.8.8.8",4,1,32,1') == ["OK"]
+        con.in_order("+CSCON:0", ENTER_PSM)
+        con.ok("AT+QSCLK=1")
+        con.wait(ENTER_SLEEP)
+        ctl(control, "wake")
+        con.wait(EXIT_SLEEP)
+        assert con.command("AT+QISTATE?") == [
+            '+QISTATE: 0,"UDP","220.180.239.212",8058,0,2,0,1', "OK"]  # no TCP row
+        assert subsystems(control)["psm"]["state"] == "psm"  # nothing went out for that
+        con.ok('AT+QIOPEN=0,1,"TCP","220.180.239.212",8058,0,1')  # T6-1-1: the same ID
+        con.in_order(EXIT_PSM, "+CSCON:1", "+QIOPEN: 1,0")
+        assert con.command('AT+QISEND=1,5,"hello"') == ["OK"]
+        con.wait("SEND OK")
+        assert peers.tcp.connection(1).wait_received(5) == b"hello"
+    finally:
+        peers.close()
+
+
+def test_rai_values_and_the_release_without_them(sim, tmp_path):
+    peers = Peers()
+    try:
+        con, control = start(sim, tmp_path, routes=peers.routes, network={"inactivity": "1h"})
+        bring_up(con, psm=False)
+        open_udp(con)
+        for bad in ('AT+QPING=0,"8.8.8.8",4,1,32,2', 'AT+QISEND=0,5,"hello",3'):
+            assert con.command(bad) == ["ERROR"], bad
+        assert con.command('AT+QPING=0,"8.8.8.8",4,1,32,0') == ["OK"]  # RAI 0 asks nothing
+        con.in_order(PING, PING_SUMMARY)
+        assert "+CSCON:0" not in con.quiet(1.0)  # 20 s: the connection stays
+        assert subsystems(control)["rrc"]["connected"]
+        assert con.command('AT+QISEND=0,5,"hello",2') == ["OK"]  # one reply to come
+        con.in_order("SEND OK", "+CSCON:0")
+        assert subsystems(control)["psm"]["state"] == "idle"  # PSM is off: no ENTER PSM
+    finally:
+        peers.close()

@@ -66,7 +66,13 @@ class Dispatcher:
         return handler
 
     async def call(self, handler: Handler, ctx: Context) -> Replies:
-        result = handler(*bind(handler, ctx))
+        try:
+            args = bind(handler, ctx)
+        except AtError as error:
+            # a subsystem may answer bad arguments its own way (QI commands: ERROR + 552)
+            hook = getattr(getattr(handler, "__self__", None), "bind_error", None)
+            raise (hook(ctx, error) if hook else error) from None
+        result = handler(*args)
         return await result if inspect.isawaitable(result) else result
 
 
@@ -104,6 +110,8 @@ def _hints(handler: Handler) -> dict[str, Any]:
 
 
 def _convert(arg: Arg, hint: Any) -> Any:
+    if hint is Any:
+        return arg  # the handler reads the raw argument itself
     wanted = {t for t in typing.get_args(hint) if t is not type(None)} or {hint}
     if isinstance(arg, int):
         if int in wanted:

@@ -50,6 +50,18 @@ class Result(Final):
     code: int | None = None
 
 
+@dataclass(frozen=True)
+class Online(Result):
+    """CONNECT, and the channel goes online with `link` (a simulator.line.online.DataLink):
+    raw bytes both ways until the host escapes with +++ or the link drops (NO CARRIER)."""
+
+    link: Any = None
+
+
+def online(link: Any) -> Online:
+    return Online("CONNECT", 1, link)
+
+
 OK = Result("OK", 0)
 CONNECT = Result("CONNECT", 1)
 RING = Result("RING", 2)

@@ -2,8 +2,9 @@
 
 Modes: COMMAND (assemble an AT line: echo, S3/S5, LF swallowing, A/), BUSY (a command is
 running: bytes wait in a backlog), DATA (after a `>` prompt: fixed length, or Ctrl-Z /
-ESC) and ASLEEP (deep sleep: no echo, no lines; the first byte's edge wakes the module).
-It knows nothing of commands or modules: it calls back with what it assembled.
+ESC), ONLINE (transparent data mode after CONNECT: raw bytes to a sink, left by a guarded
+`+++`, see online.py) and ASLEEP (deep sleep: no echo, no lines; the first byte's edge wakes
+the module). It knows nothing of commands or modules: it calls back with what it assembled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from enum import Enum, auto
 
 from simulator.at.formatter import LineSettings
+from simulator.clock import Clock
+from simulator.line.online import Escape
 
 CTRL_Z, ESC, LF = 0x1A, 0x1B, 0x0A
 
@@ -21,6 +24,7 @@ class Mode(Enum):
     COMMAND = auto()
     BUSY = auto()
     DATA = auto()
+    ONLINE = auto()
     ASLEEP = auto()
 
 
@@ -50,6 +54,7 @@ class LineDiscipline:
         self._data = bytearray()
         self._data_echo = True
         self._on_data: Callable[[bytes | None], None] | None = None
+        self._online: Escape | None = None
         # deep sleep: what a byte's edge calls, and whether the bytes are kept for after it
         self._on_edge: Callable[[], None] | None = None
         self._keep = False
@@ -67,6 +72,8 @@ class LineDiscipline:
                 echo: bool = True) -> None:
         """Enter data entry; `on_data` gets the payload, or None when ESC cancels."""
         self.mode = Mode.DATA
+        # the LF of the command's CR LF came while it ran; from the prompt on, LF is payload
+        self._after_cr = False
         self._want, self._data, self._on_data = length, bytearray(), on_data
         self._data_echo = echo
         if length == 0:
@@ -74,6 +81,24 @@ class LineDiscipline:
         elif self._backlog:  # payload typed before the prompt was printed
             backlog, self._backlog = bytes(self._backlog), bytearray()
             self.feed(backlog)
+
+    def online(self, clock: Clock, guard: float, sink: Callable[[bytes], None],
+               on_escape: Callable[[], None]) -> None:
+        """Enter online data mode: bytes go to `sink` until a guarded `+++` (`on_escape`)."""
+        self.mode = Mode.ONLINE
+        self._after_cr = False  # as for data entry: every byte from now on is data
+        self._online = Escape(clock, guard, sink, on_escape)
+        backlog, self._backlog = bytes(self._backlog), bytearray()
+        if backlog:  # data typed right after CONNECT, before the mode changed
+            self._online.feed(backlog)
+
+    def offline(self) -> None:
+        """Leave online data mode (after the escape, or because the link dropped)."""
+        if self._online is not None:
+            self._online.close()
+            self._online = None
+        if self.mode is Mode.ONLINE:
+            self.mode = Mode.BUSY  # the channel prints OK / NO CARRIER, then calls done()
 
     def sleep(self, on_edge: Callable[[], None], keep: bool = False) -> None:
         """Deep sleep: the UART is off. Every byte calls `on_edge`; the bytes are lost, or
@@ -127,6 +152,9 @@ class LineDiscipline:
     def _feed(self, data: bytes) -> None:
         i = 0
         while i < len(data):
+            if self.mode is Mode.ONLINE and self._online is not None:
+                self._online.feed(data[i:])  # whole reads at once: bulk data must stay fast
+                return
             if self.mode is Mode.COMMAND and not self._after_cr:
                 i = self._command_run(data, i)
                 if i >= len(data):

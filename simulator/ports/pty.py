@@ -4,6 +4,8 @@ The slave is put in raw mode (the module does its own echo and line handling) an
 the simulator, so the master never reads EIO while no client is attached and clients may open,
 close and reopen the port at will. Output a client has not read waits in the kernel and in a
 bounded queue; with nobody reading for long, the oldest bytes go, as on an unread UART.
+Bulk data (transparent mode, pushed socket data) never gets that far: the channel sees the
+queue through FlowControl and waits below its high-water mark, like hardware flow control.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import os
 import tty
 from pathlib import Path
 
-from simulator.channel import Channel
+from simulator.channel import HIGH_WATER, Channel, FlowControl
 from simulator.module import Module
 
 _QUEUE_LIMIT = 1 << 20
+_LOW_WATER = HIGH_WATER // 4
 
 
 class PtyPort:
@@ -34,8 +37,20 @@ class PtyPort:
             link.symlink_to(self.path)
         self._queue = bytearray()
         self._loop = asyncio.get_running_loop()
-        self.channel: Channel = module.attach("pty", self._write)
-        self._loop.add_reader(self.master, self._readable)
+        self._reading = False
+        flow = FlowControl(lambda: len(self._queue), self._pause_reading, self._resume_reading)
+        self.channel: Channel = module.attach("pty", self._write, flow)
+        self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self.master)
+            self._reading = False
+
+    def _resume_reading(self) -> None:
+        if not self._reading:
+            self._loop.add_reader(self.master, self._readable)
+            self._reading = True
 
     def _readable(self) -> None:
         try:
@@ -71,9 +86,11 @@ class PtyPort:
         del self._queue[:sent]
         if not self._queue:
             self._loop.remove_writer(self.master)
+        if len(self._queue) < _LOW_WATER:
+            self.channel.drained()
 
     def close(self) -> None:
-        self._loop.remove_reader(self.master)
+        self._pause_reading()
         self._loop.remove_writer(self.master)
         self.module.detach(self.channel)
         if self.link is not None:

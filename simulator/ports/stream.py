@@ -1,6 +1,7 @@
 """TCP and UNIX stream ports: every connection is its own channel to the same module, so a
 client may connect while an earlier connection is still open (ModemManager does). A framing
-(RFC 2217) may stand between the socket and the channel.
+(RFC 2217) may stand between the socket and the channel. Each connection offers the channel
+flow control: its unsent output, and pausing its input (bulk data in transparent mode).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from simulator.channel import Channel, FlowControl
 from simulator.module import Module
 
 
@@ -30,6 +32,8 @@ class StreamPort:
         self.label = ""
         self._path: Path | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._draining: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     async def listen_tcp(self, host: str, port: int) -> None:
         self.server = await asyncio.start_server(self._serve, host, port)
@@ -52,11 +56,18 @@ class StreamPort:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or len(self._writers)
         framing = self._framing(writer.write) if self._framing else None
-        write = (lambda data: writer.write(framing.outbound(data))) if framing else writer.write
-        channel = self.module.attach(f"{self.label}<{peer}>", write)
+        allowed = asyncio.Event()  # cleared while the channel holds its input back
+        allowed.set()
+        flow = FlowControl(writer.transport.get_write_buffer_size, allowed.clear, allowed.set)
+
+        def write(data: bytes) -> None:
+            writer.write(framing.outbound(data) if framing else data)
+            self._watch(writer, channel)
+
+        channel = self.module.attach(f"{self.label}<{peer}>", write, flow)
         self._writers.add(writer)
         try:
-            while data := await reader.read(65536):
+            while await allowed.wait() and (data := await reader.read(65536)):
                 channel.receive(framing.inbound(data) if framing else data)
         except ConnectionError:
             pass
@@ -64,6 +75,25 @@ class StreamPort:
             self._writers.discard(writer)
             self.module.detach(channel)
             writer.close()
+
+    def _watch(self, writer: asyncio.StreamWriter, channel: Channel) -> None:
+        """Tell the channel once a client that fell behind has caught up."""
+        if channel.room() or writer in self._draining:
+            return
+        self._draining.add(writer)
+
+        async def drain() -> None:
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return
+            finally:
+                self._draining.discard(writer)
+            channel.drained()
+
+        task = asyncio.get_running_loop().create_task(drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         if self.server is None:

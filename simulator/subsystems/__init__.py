@@ -10,9 +10,14 @@ from simulator.subsystems.http import HttpClient
 from simulator.subsystems.identity import Identity
 from simulator.subsystems.mqtt import Mqtt
 from simulator.subsystems.packet import Packet
+from simulator.subsystems.pdp import PdpContexts, StaticLink
 from simulator.subsystems.power import Power
 from simulator.subsystems.psm import Psm
 from simulator.subsystems.qcfg import SystemConfig
+from simulator.subsystems.qi_config import QiConfig
+from simulator.subsystems.qi_errors import QiErrors
+from simulator.subsystems.qi_services import QiServices
+from simulator.subsystems.qi_sockets import QiSockets
 from simulator.subsystems.radio import Radio
 from simulator.subsystems.registration import Registration
 from simulator.subsystems.rrc import Rrc
@@ -26,5 +31,5 @@ from simulator.subsystems.v250 import V250, QEcho
 
 REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
     V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet, Rtc, Rrc,
-    Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient, SystemConfig, Bands, Psm,
-    DeepSleep)}
+    Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient, PdpContexts, StaticLink, QiErrors,
+    QiConfig, QiSockets, QiServices, SystemConfig, Bands, Psm, DeepSleep)}

@@ -131,6 +131,29 @@ class Packet(TestForms, Subsystem):
         self._deactivate(pdp)
         self._event(f"NW PDN DEACT {cid}")
 
+    # -- for the TCP/IP stack (AT+QICSGP / AT+QIACT act on these same contexts) -------------
+    def define(self, cid: int, pdp_type: str, apn: str) -> None:
+        """Define context `cid` as AT+CGDCONT does; an active one keeps its definition."""
+        pdp = self.contexts.get(cid)
+        if pdp is None or not pdp.active:
+            self.contexts[cid] = Pdp(cid, pdp_type, apn)
+            self._save()
+
+    def bring_up(self, cid: int, pdp_type: str, apn: str) -> Pdp:
+        """Activate context `cid` as AT+CGACT=1,<cid> does (defining it if need be)."""
+        pdp = self.contexts.setdefault(cid, Pdp(cid, pdp_type, apn))
+        if not pdp.active:
+            self._activate(pdp)
+            self._event(f"ME PDN ACT {cid}")
+        return pdp
+
+    def take_down(self, cid: int) -> None:
+        """Deactivate context `cid` as AT+CGACT=0,<cid> does."""
+        pdp = self.contexts.get(cid)
+        if pdp is not None and pdp.active:
+            self._deactivate(pdp)
+            self._event(f"ME PDN DEACT {cid}")
+
     # -- AT+CGATT ---------------------------------------------------------------------------
     @command("+CGATT", READ)
     def cgatt_read(self) -> Replies:

@@ -234,6 +234,17 @@ class Psm(TestForms, Subsystem):
             if done and not done.done():
                 done.set_result(None)
 
+    def uplink_ready(self) -> bool:
+        """Data may go out now: the connection is up (and stays up for it), or there is no
+        network to wake up for; False while idle or in PSM."""
+        rrc = self._rrc()
+        if not self.m.network.state.registered:
+            return True
+        if rrc.connected and self._connecting is None:
+            rrc.connect()
+            return True
+        return False
+
     def release_assistance(self, rai: int) -> None:
         """The host flagged its last packet with RAI: the network releases the connection
         shortly, rather than after its inactivity timer."""

@@ -11,6 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def uplink_ready(module: Any) -> bool:
+    """Whether data may go out at once (an open connection is kept up for it); False: the
+    radio must come up first, `await uplink(module)` (a send accepted locally in PSM)."""
+    return all(hook() for subsystem in module.subsystems
+               if (hook := getattr(subsystem, "uplink_ready", None)) is not None)
+
+
 async def uplink(module: Any) -> None:
     for subsystem in module.subsystems:
         hook = getattr(subsystem, "uplink", None)

@@ -9,6 +9,8 @@ import asyncio
 import ssl
 from typing import Any
 
+from simulator.world.internet import ResolveError
+
 Endpoint = tuple[str, int]
 
 
@@ -22,13 +24,15 @@ class DialError(Exception):
 
 async def locate(module: Any, host: str, port: int) -> Endpoint:
     """The host endpoint behind a remote one the module names; DialError("dns")."""
-    loop = asyncio.get_running_loop()
+    internet = module.internet
+    routed = internet.routes.lookup(host, port)
+    if routed:
+        return routed
     try:
-        infos = await loop.getaddrinfo(host, port, type=0, proto=6)
-    except (OSError, UnicodeError) as exc:
+        address = (await internet.resolve(host))[0]
+    except ResolveError as exc:
         raise DialError("dns", str(exc)) from None
-    address = infos[0][4]
-    return str(address[0]), int(address[1])
+    return internet.routes.resolve(address, port)
 
 
 async def dial(module: Any, host: str, port: int, tls: ssl.SSLContext | None = None,
