@@ -141,7 +141,8 @@ def test_manual_tau_restarts_t3412(sim, tmp_path):
 
 
 def test_edrx_requested_granted_and_reported(sim, tmp_path):
-    con, control = start(sim, tmp_path, network={"edrx": {"cycle": "1001", "window": "0101"}})
+    # the network gives 163.84 s (a cycle of at least 2 min), with a 15.36 s paging window
+    con, control = start(sim, tmp_path, network={"edrx": {"cycle": "2min", "window": "0101"}})
     assert con.command("AT+CEDRXS?") == ["OK"]  # nothing enabled
     assert con.command("AT+CEDRXS=?") == ['+CEDRXS: (0-3),(5),("0000"-"1111")', "OK"]
     for bad in ("AT+CEDRXS=4", 'AT+CEDRXS=1,4,"0101"', 'AT+CEDRXS=1,5,"01010"',

@@ -16,7 +16,7 @@ from typing import Any
 
 from simulator.clock import Clock, Timer
 from simulator.profile import Duration
-from simulator.world.nas_timers import T3324, T3412, TimerCode, is_bits
+from simulator.world.nas_timers import T3324, T3412, TimerCode, edrx_code, is_bits
 
 
 class Reg(IntEnum):
@@ -122,7 +122,8 @@ SCHEMA: Any = {
     # duration ("1min"), or "requested" (the default): whatever the module asked for
     "timers": {"active_time": str, "periodic_tau": str},
     "t3412": Duration,  # the periodic TAU timer when the module does not ask for PSM
-    # the eDRX grant: the cycle as bits, "requested" (the default) or "off"; the window bits
+    # the eDRX grant: the cycle as bits, a duration, "requested" (the default) or "off"; the
+    # paging time window as bits
     "edrx": {"cycle": str, "window": str},
     "inactivity": Duration,  # the network releases an RRC connection idle this long
     "rai_release": Duration,  # the release after a packet flagged with RAI
@@ -309,9 +310,12 @@ class Network:
         cycle = policy.get("cycle", "requested")
         if requested is None or cycle == "off":
             self.edrx = Edrx()
-        else:
-            self.edrx = Edrx(requested if cycle == "requested" else cycle,
-                             policy.get("window", "0011"))
+            return self.edrx
+        if cycle == "requested":
+            cycle = requested
+        elif not is_bits(cycle, 4):
+            cycle = edrx_code(Duration.parse(cycle))
+        self.edrx = Edrx(cycle, policy.get("window", "0011"))
         return self.edrx
 
     def allocate_ipv4(self) -> str:
