@@ -64,3 +64,14 @@ class Lines:
         while time.monotonic() < deadline:
             self._fill(deadline)
         assert not any(rx.match(line) for line in self.pending), self.pending
+
+
+def attached(lines: Lines) -> None:
+    """Polls AT+CEREG? until a cellular module is registered (home or roaming): its default
+    bearer is up from then on."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if lines.command("AT+CEREG?")[0].endswith((",1", ",5")):
+            return
+        lines.quiet("nothing", 0.2)
+    raise AssertionError("the module did not register")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from appkit import Lines
+from appkit import Lines, attached
 from servers import Reply, WebServer
 
 
@@ -136,6 +136,7 @@ def test_bc660k_prompts_and_inline_read(modem, web) -> None:
     answer = b'{"module":{"code":"700.101.1001"},"data":{"messageId":"1940"}}'
     server.replies["/push"] = Reply(200, answer)
     lines = Lines(modem("bc660k", time_scale=1.0))
+    attached(lines)
     for setting in ['"contextid",0', '"requestheader",0', '"contenttype",4']:
         assert lines.command(f"AT+QHTTPCFG={setting}") == ["OK"]
     url = f"http://127.0.0.1:{server.port}/push"
@@ -164,6 +165,8 @@ def test_ec200t_custom_request_header(modem, web) -> None:
     server = web()
     server.replies["/raw"] = Reply(200, b"ok")
     lines = Lines(modem("ec200t", time_scale=1.0))
+    attached(lines)
+    assert lines.command("AT+QIACT=1") == ["OK"]
     assert lines.command("AT+CMEE=1") == ["OK"]
     assert lines.command('AT+QHTTPCFG="requestheader",1') == ["OK"]
     url = f"http://127.0.0.1:{server.port}/raw"

@@ -9,7 +9,7 @@ import os
 import signal
 
 import pytest
-from appkit import Lines
+from appkit import Lines, attached
 
 from simulator.control import VerbError
 from simulator.control.client import request
@@ -23,7 +23,10 @@ def connect(lines: Lines, port: int, client_id: str, client: int = 0, extra: str
 
 
 def module(modem, profile: str = "fcm360w", *extra: str) -> Lines:
-    return Lines(modem(profile, *extra, time_scale=1.0))
+    lines = Lines(modem(profile, *extra, time_scale=1.0))
+    if profile != "fcm360w":
+        attached(lines)  # MQTT needs the default bearer
+    return lines
 
 
 @pytest.mark.parametrize("qos", [0, 1, 2])

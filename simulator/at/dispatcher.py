@@ -76,43 +76,64 @@ class Dispatcher:
         return await result if inspect.isawaitable(result) else result
 
 
+@dataclass(frozen=True)
+class _Param:
+    name: str
+    wanted: frozenset[type] | None  # None: Any, the handler reads the raw argument
+    default: Any
+    rest: bool  # *args: takes every remaining argument as typed
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a handler's parameters take a command's arguments (worked out once per function)."""
+
+    params: tuple[_Param, ...]
+    wants_ctx: bool
+
+
+def _plan(handler: Handler) -> _Plan:
+    func = getattr(handler, "__func__", handler)
+    plan = getattr(func, "_at_plan", None)
+    if plan is None:
+        hints = typing.get_type_hints(func)
+        params = []
+        for p in inspect.signature(handler).parameters.values():
+            if p.name == "ctx":
+                continue
+            hint = hints.get(p.name, str)
+            wanted = None if hint is Any else frozenset(
+                t for t in typing.get_args(hint) if t is not type(None)) or frozenset({hint})
+            params.append(_Param(p.name, wanted, p.default, p.kind is p.VAR_POSITIONAL))
+        plan = _Plan(tuple(params), "ctx" in inspect.signature(handler).parameters)
+        func._at_plan = plan
+    return plan
+
+
 def bind(handler: Handler, ctx: Context) -> list[Any]:
     """Convert the command's arguments to the handler's parameters, or raise invalid_param."""
-    params = [p for p in inspect.signature(handler).parameters.values() if p.name != "ctx"]
-    hints = _hints(handler)
-    args = list(ctx.command.args)
-    if len(args) > len(params) and not any(p.kind is p.VAR_POSITIONAL for p in params):
+    plan = _plan(handler)
+    args = ctx.command.args
+    if len(args) > len(plan.params) and not any(p.rest for p in plan.params):
         raise AtError("invalid_param")
-    values: list[Any] = []
-    for i, param in enumerate(params):
-        if param.kind is param.VAR_POSITIONAL:
+    values: list[Any] = [ctx] if plan.wants_ctx else []
+    for i, param in enumerate(plan.params):
+        if param.rest:
             values.extend(args[i:])
             break
         arg = args[i] if i < len(args) else None
         if arg is None:
-            if param.default is param.empty:
+            if param.default is inspect.Parameter.empty:
                 raise AtError("invalid_param")
             values.append(param.default)
         else:
-            values.append(_convert(arg, hints.get(param.name, str)))
-    if "ctx" in inspect.signature(handler).parameters:
-        return [ctx, *values]
+            values.append(_convert(arg, param.wanted))
     return values
 
 
-def _hints(handler: Handler) -> dict[str, Any]:
-    func = getattr(handler, "__func__", handler)
-    cached = getattr(func, "_at_hints", None)
-    if cached is None:
-        cached = typing.get_type_hints(func)
-        func._at_hints = cached
-    return cached
-
-
-def _convert(arg: Arg, hint: Any) -> Any:
-    if hint is Any:
+def _convert(arg: Arg, wanted: frozenset[type] | None) -> Any:
+    if wanted is None:
         return arg  # the handler reads the raw argument itself
-    wanted = {t for t in typing.get_args(hint) if t is not type(None)} or {hint}
     if isinstance(arg, int):
         if int in wanted:
             return arg

@@ -27,9 +27,10 @@ from simulator.subsystems.sim import Sim
 from simulator.subsystems.sleep import DeepSleep
 from simulator.subsystems.sms import Sms
 from simulator.subsystems.ssl_contexts import SslContexts
+from simulator.subsystems.ssl_sockets import SslSockets
 from simulator.subsystems.v250 import V250, QEcho
 
 REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
     V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet, Rtc, Rrc,
     Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient, PdpContexts, StaticLink, QiErrors,
-    QiConfig, QiSockets, QiServices, SystemConfig, Bands, Psm, DeepSleep)}
+    QiConfig, QiSockets, QiServices, SslSockets, SystemConfig, Bands, Psm, DeepSleep)}

@@ -27,7 +27,7 @@ from simulator.subsystems.base import Subsystem
 from simulator.subsystems.keyed import KEY_SCHEMA, KeyTable, to_str
 from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.timing import within
-from simulator.subsystems.uplink import uplink
+from simulator.subsystems.uplink import carried, uplink
 from simulator.world.http import RoutedTransport, failure
 from simulator.world.tls import TlsError, client_context
 
@@ -289,6 +289,9 @@ class HttpClient(Subsystem):
     async def _run(self, method: str, prefix: str, body: bytes | None, rsptime: int) -> None:
         try:
             await uplink(self.m)
+            if not carried(self.m, self._role("context", [None])[0]):
+                self._failed(prefix, "deactivated", "PDP context not active")
+                return
             request = self._request(method, body)
             tls = self._tls()
         except TlsError as exc:

@@ -25,7 +25,7 @@ from simulator.subsystems.base import Subsystem
 from simulator.subsystems.keyed import KEY_SCHEMA, KeyTable, to_int, to_str
 from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.timing import within
-from simulator.subsystems.uplink import uplink
+from simulator.subsystems.uplink import carried, uplink
 from simulator.world import aliyun
 from simulator.world.dial import DialError, dial
 from simulator.world.mqtt import Session, Will
@@ -197,6 +197,9 @@ class Mqtt(Subsystem):
     async def _open(self, client: Client, host: str, port: int) -> None:
         try:
             await uplink(self.m)
+            if not carried(self.m, self._setting(client, "pdpcid", 0, None)):
+                self._open_failed(client, "network", "PDP context not active")
+                return
             tls = None
             if self._setting(client, "ssl", 0):
                 ssl = self.m.get(SslContexts)

@@ -15,8 +15,19 @@ from functools import cached_property
 from typing import Any
 
 from simulator.at.command import Bare
-from simulator.at.dispatcher import EXEC, READ, TEST, WRITE, Context, command
-from simulator.at.replies import NO_CARRIER, OK, Data, Info, Prompt, Quoted, Replies, Result, online
+from simulator.at.dispatcher import EXEC, READ, TEST, WRITE, command
+from simulator.at.replies import (
+    ERROR,
+    NO_CARRIER,
+    OK,
+    Data,
+    Info,
+    Prompt,
+    Quoted,
+    Replies,
+    Result,
+    online,
+)
 from simulator.profile import Duration
 from simulator.subsystems.pdp import Bearer
 from simulator.subsystems.qi_config import QiConfig
@@ -152,7 +163,7 @@ class QiSockets(QiSubsystem):
                        "(0-2)")
 
     @command("+QIOPEN", WRITE)
-    async def qiopen(self, ctx: Context, *args: Any) -> Replies:
+    async def qiopen(self, *args: Any) -> Replies:
         self._start()
         fields = list(args)
         if self.config.get("context_param", True):
@@ -254,19 +265,16 @@ class QiSockets(QiSubsystem):
         if sock is not None:
             sock.hang_up()
             if self.options.get("close/mode") == 1:
-                self.m.clock.call_later(0, self._close_quietly, sock, wait)
+                self._spawn(self._close_then_tell(sock, wait))  # OK now, the URC when done
                 return None
             await self._close(sock, wait)
         if self.config.get("close_ok"):
             self.m.urc(Info.text("CLOSE OK"))
         return None
 
-    def _close_quietly(self, sock: Socket, wait: int) -> None:
-        async def run() -> None:
-            await self._close(sock, wait)
-            self.m.urc(Info.of("+QIURC", Quoted("closed"), sock.id))
-
-        self._spawn(run())
+    async def _close_then_tell(self, sock: Socket, wait: int) -> None:
+        await self._close(sock, wait)
+        self.m.urc(Info.of("+QIURC", Quoted("closed"), sock.id))
 
     async def _close(self, sock: Socket, wait: int) -> None:
         """Close gracefully, waiting up to `wait` seconds for the peer, then force it."""
@@ -395,7 +403,7 @@ class QiSockets(QiSubsystem):
 
     def _cancelled(self) -> Replies:
         self.errors.fail("send_cancelled")
-        return OK if self.config.get("cancel_result", "OK") == "OK" else Result("ERROR", 4)
+        return OK if self.config.get("cancel_result", "OK") == "OK" else ERROR
 
     def _send_counters(self, sock: Socket) -> Replies:
         if sock.service is Service.LISTENER:

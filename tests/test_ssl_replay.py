@@ -1,0 +1,123 @@
+"""The SSL client examples of the FCM360W manual replayed with the replay tool, the document's
+server (220.180.239.212:8010/8011) routed to a TLS server on 127.0.0.1 that sends what the
+dialogs say the server sends."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+import serial
+import yaml
+
+from simulator.replay import (
+    Replayer,
+    ReplayOptions,
+    SerialTransport,
+    classify_steps,
+    load_overrides,
+    override_for,
+)
+
+HERE = Path(__file__).parent / "transcripts"
+SCALE = 20.0
+DOC_DATA = b"Test data from SSL"
+# What the document's server does in each dialog: answer once it has both sends (36 bytes), or
+# send on its own after a moment (the transparent receive), or nothing.
+SERVER = {
+    "fcm360w-ssl-client-buffer-mode": ("answer", 36),
+    "fcm360w-ssl-client-direct-mode": ("answer", 36),
+    "fcm360w-ssl-client-transparent-send": ("quiet", 0),
+    "fcm360w-ssl-client-transparent-recv-close": ("greet", 0),
+}
+GREET_AFTER = 0.3  # seconds of quiet before the server speaks first
+# the dialogs send +++ straight after CONNECT (the manual names no guard time)
+VARIANT = "extends: fcm360w\nssl_sockets:\n  escape_guard: 0s\n"
+
+
+class TlsServer:
+    """Accepts TLS clients and plays the document's server (`SERVER`) on each."""
+
+    def __init__(self, context: ssl.SSLContext, role: tuple[str, int]):
+        self.context = context
+        self.role, self.expect = role
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[ssl.SSLSocket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._play, args=(raw,), daemon=True).start()
+
+    def _play(self, raw: socket.socket) -> None:
+        try:
+            conn = self.context.wrap_socket(raw, server_side=True)
+            self.connections.append(conn)
+            if self.role == "greet":
+                conn.settimeout(GREET_AFTER)
+                try:
+                    conn.recv(4096)
+                except TimeoutError:
+                    conn.sendall(DOC_DATA)
+                conn.settimeout(None)
+            got = 0
+            while data := conn.recv(4096):
+                got += len(data)
+                if self.role == "answer" and got >= self.expect:
+                    conn.sendall(DOC_DATA)
+                    self.role = "quiet"
+        except (OSError, ssl.SSLError):
+            return
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.connections:
+            conn.close()
+
+
+SKIP_LIST = HERE / "fcm360w.ssl.skip.yaml"
+
+
+def scenarios() -> list[dict]:
+    return yaml.safe_load((HERE / "fcm360w.ssl.transcripts.yaml").read_text())
+
+
+def replayable() -> list[dict]:
+    overrides = load_overrides([SKIP_LIST])
+    return [s for s in scenarios() if not override_for(s["id"], overrides).skip]
+
+
+def test_the_skip_list_names_real_scenarios_and_keeps_most() -> None:
+    ids = {s["id"] for s in scenarios()}
+    assert set(load_overrides([SKIP_LIST])) <= ids
+    assert len(replayable()) == 3
+
+
+@pytest.mark.parametrize("scenario", replayable(), ids=lambda s: s["id"])
+def test_fcm360w_ssl_dialog(sim, pki, tmp_path, scenario) -> None:
+    server = TlsServer(pki.server_context(), SERVER[scenario["id"]])
+    profile = tmp_path / "fcm360w-ssl.yaml"
+    profile.write_text(VARIANT)
+    setup = yaml.safe_load((HERE / "fcm360w.ssl.setup.yaml").read_text())
+    override = override_for(scenario["id"], load_overrides([SKIP_LIST]))
+    steps = [step for block in setup["scenarios"].get(scenario["id"], [])
+             for step in setup["blocks"][block]] + scenario["steps"]
+    routes = [f"220.180.239.212:{p}=127.0.0.1:{server.port}" for p in (8010, 8011)]
+    s = sim(str(profile), *[a for r in routes for a in ("--route", r)], time_scale=SCALE)
+
+    options = ReplayOptions(profile="fcm360w", timeout=10.0, time_scale=SCALE / 2)
+    try:
+        with serial.Serial(s.path, timeout=0) as port:
+            failure = Replayer(SerialTransport(port), options, override.tolerate).run(
+                classify_steps(steps))
+    finally:
+        server.close()
+    assert failure is None, failure
