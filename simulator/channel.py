@@ -59,6 +59,7 @@ class Channel:
         self._held: list[tuple[Urc, Data | None]] = []
         self._task: asyncio.Task | None = None
         self.closed = False
+        self.last_input = module.clock.now()  # module time of the host's last byte
 
     def _new_line(self) -> LineDiscipline:
         return LineDiscipline(self.settings, self.module.profile.line_limit, self.write,
@@ -69,6 +70,7 @@ class Channel:
         self.module.log.bytes_in(self.name, data)
         if self.module.booting or self.module.faults.stalled:
             return  # the UART is not listening until the firmware is up (or unstuck)
+        self.last_input = self.module.clock.now()
         self.line.feed(data)
 
     def write(self, data: bytes) -> None:
@@ -256,6 +258,17 @@ class Channel:
             if asyncio.iscoroutine(replies):
                 replies = await replies
         return Response.of(replies)
+
+    # -- deep sleep -------------------------------------------------------------------------
+    def sleep(self, on_edge: Callable[[], None], keep: bool = False) -> None:
+        """The UART goes off: silent, deaf; a byte from the host calls `on_edge`."""
+        self.line.sleep(on_edge, keep)
+
+    def wake(self) -> bytes:
+        """The UART is back: URCs held meanwhile go out; returns the bytes kept while asleep."""
+        kept = self.line.wake()
+        self._flush_held()
+        return kept
 
     def reset(self) -> None:
         """After a reboot the channel's V.250 settings are the saved ones again, and online

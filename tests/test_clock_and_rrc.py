@@ -75,7 +75,8 @@ def test_time_zone_reports_on_registration(modem):
 
 
 def test_rrc_connects_for_the_attach_and_is_released_when_idle(sim, tmp_path):
-    port = boot(sim, variant(tmp_path, "bc660k", rrc={"inactivity": "10s"}), b"+CPIN: READY\r\n")
+    port = boot(sim, variant(tmp_path, "bc660k", network={"inactivity": "10s"}),
+                b"+CPIN: READY\r\n")
     wait_stat(port, "+CEREG", {1})
     assert at(port, "AT+CSCON=1") == b"\r\nOK\r\n"
     at(port, "AT+CFUN=0")

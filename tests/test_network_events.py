@@ -123,8 +123,9 @@ def test_sim_removed_inserted_and_locked(tmp_path):
 def test_nbiot_timers_show_in_modes_4_and_5(tmp_path):
     async def scenario(module: Module, host: Host) -> None:
         await host.at("AT+CEREG=4")
-        assert await host.at("AT+CEREG?") == (
-            b'\r\n+CEREG:4,1,"4C10","05C4EF33",9,,,"00000000","01000010"\r\n\r\nOK\r\n')
+        assert await host.at("AT+CEREG?") == b'\r\n+CEREG:4,1,"4C10","05C4EF33",9\r\n\r\nOK\r\n'
+        await host.at('AT+CPSMS=1,,,"01000010","00000000"')  # a TAU asks for PSM
+        assert await host.until('+CEREG:1,"4C10","05C4EF33",9,,,"00000000","01000010"')
         module.network.timers.active_time = "00100001"  # what the power model will grant
         module.network.move()
         assert await host.until('+CEREG:1,"4C10","05C4EF33",9,,,"00100001","01000010"')

@@ -2,9 +2,9 @@
 
 Modes: COMMAND (assemble an AT line: echo, S3/S5, LF swallowing, A/), BUSY (a command is
 running: bytes wait in a backlog), DATA (after a `>` prompt: fixed length, or Ctrl-Z /
-ESC) and ONLINE (transparent data mode after CONNECT: raw bytes to a sink, left by a guarded
-`+++`, see online.py). It knows nothing of commands or modules: it calls back with what it
-assembled.
+ESC), ONLINE (transparent data mode after CONNECT: raw bytes to a sink, left by a guarded
+`+++`, see online.py) and ASLEEP (deep sleep: no echo, no lines; the first byte's edge wakes
+the module). It knows nothing of commands or modules: it calls back with what it assembled.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Mode(Enum):
     BUSY = auto()
     DATA = auto()
     ONLINE = auto()
+    ASLEEP = auto()
 
 
 class LineDiscipline:
@@ -54,6 +55,9 @@ class LineDiscipline:
         self._data_echo = True
         self._on_data: Callable[[bytes | None], None] | None = None
         self._online: Escape | None = None
+        # deep sleep: what a byte's edge calls, and whether the bytes are kept for after it
+        self._on_edge: Callable[[], None] | None = None
+        self._keep = False
 
     # -- mode changes requested by the channel ------------------------------------------
     def done(self) -> None:
@@ -96,6 +100,22 @@ class LineDiscipline:
         if self.mode is Mode.ONLINE:
             self.mode = Mode.BUSY  # the channel prints OK / NO CARRIER, then calls done()
 
+    def sleep(self, on_edge: Callable[[], None], keep: bool = False) -> None:
+        """Deep sleep: the UART is off. Every byte calls `on_edge`; the bytes are lost, or
+        with `keep` held for `wake()` (a module whose UART wakes without losing them)."""
+        self.mode = Mode.ASLEEP
+        self._on_edge, self._keep = on_edge, keep
+        self.forget()
+        self._after_cr = False
+
+    def wake(self) -> bytes:
+        """Out of deep sleep: back to command mode; returns the bytes kept while asleep."""
+        if self.mode is Mode.ASLEEP:
+            self.mode = Mode.COMMAND
+        self._on_edge = None
+        kept, self._backlog = bytes(self._backlog), bytearray()
+        return kept
+
     def forget(self) -> None:
         """Drop a half-typed line and the typed-ahead backlog (the module is resetting)."""
         self._line.clear()
@@ -113,6 +133,12 @@ class LineDiscipline:
 
     # -- bytes from the host ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        if self.mode is Mode.ASLEEP:
+            if self._keep:
+                self._backlog += data
+            if self._on_edge:
+                self._on_edge()
+            return
         try:
             self._feed(data)
         finally:

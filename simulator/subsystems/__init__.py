@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.subsystems.bands import Bands
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.charset import Charset
 from simulator.subsystems.files import ModuleFiles
@@ -11,6 +12,8 @@ from simulator.subsystems.mqtt import Mqtt
 from simulator.subsystems.packet import Packet
 from simulator.subsystems.pdp import PdpContexts, StaticLink
 from simulator.subsystems.power import Power
+from simulator.subsystems.psm import Psm
+from simulator.subsystems.qcfg import SystemConfig
 from simulator.subsystems.qi_config import QiConfig
 from simulator.subsystems.qi_errors import QiErrors
 from simulator.subsystems.qi_services import QiServices
@@ -21,6 +24,7 @@ from simulator.subsystems.rrc import Rrc
 from simulator.subsystems.rtc import Rtc
 from simulator.subsystems.signal import SignalReport
 from simulator.subsystems.sim import Sim
+from simulator.subsystems.sleep import DeepSleep
 from simulator.subsystems.sms import Sms
 from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.ssl_sockets import SslSockets
@@ -29,4 +33,4 @@ from simulator.subsystems.v250 import V250, QEcho
 REGISTRY: dict[str, type[Subsystem]] = {cls.name: cls for cls in (
     V250, QEcho, Identity, Power, Sim, Radio, Registration, SignalReport, Packet, Rtc, Rrc,
     Charset, Sms, ModuleFiles, SslContexts, Mqtt, HttpClient, PdpContexts, StaticLink, QiErrors,
-    QiConfig, QiSockets, QiServices, SslSockets)}
+    QiConfig, QiSockets, QiServices, SslSockets, SystemConfig, Bands, Psm, DeepSleep)}

@@ -23,6 +23,7 @@ from simulator.subsystems.pdp import Bearer
 from simulator.subsystems.qi_errors import QiSubsystem
 from simulator.subsystems.rtc import Rtc
 from simulator.subsystems.socket_table import within
+from simulator.subsystems.uplink import release_assistance, uplink
 from simulator.world import sntp
 from simulator.world.internet import ResolveError
 
@@ -140,6 +141,7 @@ class QiServices(QiSubsystem):
 
     async def _lookup(self, name: str) -> None:
         try:
+            await uplink(self.m)
             addresses = await within(self.m.clock, self.m.internet.resolve(name),
                                      Duration.parse(self.config.get("dns_timeout", "60s")))
         except (ResolveError, TimeoutError):
@@ -172,7 +174,7 @@ class QiServices(QiSubsystem):
         numbers = [_int(f) if f is not None else None for f in fields[1:]]
         if any(n is None for n, f in zip(numbers, fields[1:], strict=True) if f is not None):
             raise self.fail("invalid_param")
-        timeout, count, size, *_ = [*numbers, None, None, None]
+        timeout, count, size, rai = [*numbers, None, None, None, None][:4]
         timeout = cfg.get("timeout", 4) if timeout is None else timeout
         count = cfg.get("count", 4) if count is None else count
         size = cfg.get("size", 32) if size is None else size
@@ -180,15 +182,20 @@ class QiServices(QiSubsystem):
         first, last = cfg.get("counts", [1, 10])
         if not low <= timeout <= high or not first <= count <= last or not 0 < size <= 1500:
             raise self.fail("invalid_param")
+        if rai not in (None, 0, 1):
+            raise self.fail("invalid_param")
         self._require_up(cid)
         if self._pinging:
             raise self.fail("busy")
         self._pinging = True
-        self._spawn(self._ping(fields[0], timeout, count, size))
+        self._spawn(self._ping(fields[0], timeout, count, size, rai or 0))
         return None
 
-    async def _ping(self, host: str, timeout: int, count: int, size: int) -> None:
+    async def _ping(self, host: str, timeout: int, count: int, size: int, rai: int = 0) -> None:
+        """The echo requests go out once the radio is up (out of PSM first); with <RAI> the
+        network releases the connection after the last reply."""
         try:
+            await uplink(self.m)
             try:
                 address = (await within(self.m.clock, self.m.internet.resolve(host),
                                         Duration.parse(self.config.get("dns_timeout", "60s"))))[0]
@@ -210,6 +217,7 @@ class QiServices(QiSubsystem):
                                    millis, echo.ttl))
             summary = (min(times), max(times), int(statistics.fmean(times))) if times else (0,) * 3
             self.m.urc(Info.of("+QPING", 0, count, len(times), count - len(times), *summary))
+            release_assistance(self.m, rai)
         finally:
             self._pinging = False
 

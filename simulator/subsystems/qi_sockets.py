@@ -41,6 +41,7 @@ from simulator.subsystems.socket_table import (
     State,
     within,
 )
+from simulator.subsystems.uplink import release_assistance, uplink, uplink_ready
 from simulator.world.internet import ResolveError
 from simulator.world.routes import Endpoint
 from simulator.world.sockets import TcpConnection
@@ -73,6 +74,7 @@ class QiSockets(QiSubsystem):
         "cancel_result": str,  # the final result of a send cancelled with ESC (OK / ERROR)
         "send_ok_after_ok": bool,  # BC660K: the send command says OK, then SEND OK follows
         "send_inline": bool,  # BC660K: AT+QISEND=<id>,<len>,"<data>" without a prompt
+        "send_rai": bool,  # BC660K: AT+QISEND=<id>,<len>,"<data>",<RAI> (0-2)
         "at_port": str,  # the <AT_port> of +QISTATE rows
         "state_row": [str],  # the fields of a +QISTATE row, from ROW_FIELDS
         "state_by_id": bool,  # AT+QISTATE=<id> (FCM360W) rather than =<type>,<cid|id>
@@ -225,6 +227,8 @@ class QiSockets(QiSubsystem):
         return None
 
     async def _connect(self, sock: Socket) -> None:
+        if sock.service is Service.TCP:
+            await uplink(self.m)  # the SYN needs the radio (out of PSM first)
         await self.m.clock.sleep(Duration.parse(self.config.get("open_time", "0.2s")))
         if sock.service in (Service.LISTENER, Service.UDP_SERVICE):
             await self.table.connect(sock)
@@ -352,7 +356,12 @@ class QiSockets(QiSubsystem):
             return self._send_counters(sock)
         to: Endpoint | None = None
         inline: str | None = None
-        if len(rest) == 2:
+        rai = 0
+        if self._inline_rai(sock, rest):
+            inline, rai = rest[0], _int(rest[1])
+            if rai not in (0, 1, 2):
+                raise self.fail("invalid_param")
+        elif len(rest) == 2:
             ip, port = rest[0], _int(rest[1])
             if sock.service is not Service.UDP_SERVICE or not isinstance(ip, str) or port is None:
                 raise self.fail("invalid_param")
@@ -368,11 +377,17 @@ class QiSockets(QiSubsystem):
             payload = inline.encode("latin-1")
             if len(payload) != size:
                 raise self.fail("invalid_param")
-            return self._deliver(sock, payload, to)
+            return self._deliver(sock, payload, to, rai)
         return Prompt(
             lambda data: self._deliver(sock, data, to), size, text=self._prompt_text(),
             timeout=self.options.get("qisend/timeout") or None, echo=self.options.data_echo,
             on_cancel=self._cancelled)
+
+    def _inline_rai(self, sock: Socket, rest: tuple[Any, ...]) -> bool:
+        """AT+QISEND=<id>,<len>,"<data>",<RAI> (rather than a UDP service's <ip>,<port>)."""
+        return (len(rest) == 2 and bool(self.config.get("send_rai"))
+                and sock.service is not Service.UDP_SERVICE and isinstance(rest[0], str)
+                and not isinstance(rest[0], Bare))
 
     def _check_sendable(self, sock: Socket, to: Endpoint | None) -> None:
         if sock.service is Service.LISTENER or sock.online:
@@ -396,7 +411,8 @@ class QiSockets(QiSubsystem):
         unacked = sock.unacked()
         return Info.of("+QISEND", sock.tx_total, sock.tx_total - unacked, unacked)
 
-    def _deliver(self, sock: Socket, data: bytes, to: Endpoint | None) -> Replies:
+    def _deliver(self, sock: Socket, data: bytes, to: Endpoint | None,
+                 rai: int = 0) -> Replies:
         """The payload is in: queue it for the peer, or say why not."""
         if self.options.get("dataformat") == 1:
             try:
@@ -408,7 +424,7 @@ class QiSockets(QiSubsystem):
         if len(data) > sock.send_room():
             self.m.log.emit("socket-send-fail", id=sock.id, size=len(data))
             return SEND_FAIL
-        sock.send(data, to)
+        self._transmit(sock, data, to, rai)
         if self.config.get("send_ok_after_ok"):
             self.m.urc(Info.text("SEND OK"))
             return None
@@ -435,8 +451,31 @@ class QiSockets(QiSubsystem):
         self._check_sendable(sock, None)
         if len(data) > sock.send_room():
             return SEND_FAIL
-        sock.send(data)
+        self._transmit(sock, data, None)
         return SEND_OK
+
+    def _transmit(self, sock: Socket, data: bytes, to: Endpoint | None, rai: int = 0) -> None:
+        """Data accepted: out at once, or once the radio is up (a send in PSM is accepted
+        locally, then the modem leaves PSM). RAI lets the network release the connection."""
+        if uplink_ready(self.m):
+            sock.send(data, to)
+            release_assistance(self.m, rai)
+            return
+
+        async def when_up() -> None:
+            await uplink(self.m)
+            if sock.state is State.CONNECTED and sock.link is not None:
+                sock.send(data, to)
+                release_assistance(self.m, rai)
+
+        self._spawn(when_up())
+
+    def drop_all(self) -> None:
+        """Deep sleep: every TCP connection and listener is gone, without a word to the host
+        (UDP sockets have no connection to lose: they stay)."""
+        for sock in list(self.table.sockets.values()):
+            if sock.service not in (Service.UDP, Service.UDP_SERVICE):
+                self.table.release(sock, force=True)
 
     # -- AT+QIRD ----------------------------------------------------------------------------------
     @command("+QIRD", TEST)

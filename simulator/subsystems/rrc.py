@@ -1,18 +1,19 @@
 """The RRC connection of an NB-IoT module (AT+CSCON and its +CSCON URC).
 
 The connection comes up for the attach and is released after the network's inactivity timer.
-`connect()` and `release()` are what the power model (PSM, RAI) and data traffic drive.
+`connect()`, `release()` and `release_after()` are what the power model (PSM, RAI) and data
+traffic drive; `subscribe()` tells it of every change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simulator.at.dispatcher import READ, WRITE, command
 from simulator.at.errors import AtError
 from simulator.at.replies import Info, Replies
 from simulator.clock import Timer
-from simulator.profile import Duration
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.common import TESTS_SCHEMA, TestForms
 from simulator.world.network import Reg
@@ -21,10 +22,7 @@ from simulator.world.network import Reg
 class Rrc(TestForms, Subsystem):
     name = "rrc"
     section = "rrc"
-    schema: Any = {
-        "inactivity": Duration,  # the network releases an idle connection after this long
-        "tests": TESTS_SCHEMA,
-    }
+    schema: Any = {"tests": TESTS_SCHEMA}  # the inactivity timer is the network's
 
     def __init__(self, module: Any):
         super().__init__(module)
@@ -32,7 +30,12 @@ class Rrc(TestForms, Subsystem):
         self.n = 0
         self._release: Timer | None = None
         self._seen = Reg.NOT_SEARCHING
+        self._listeners: list[Callable[[bool], None]] = []
         module.network.subscribe(self._on_network)
+
+    def subscribe(self, listener: Callable[[bool], None]) -> None:
+        """`listener(connected)` runs at every connection change."""
+        self._listeners.append(listener)
 
     def reset(self) -> None:
         self._cancel()
@@ -56,12 +59,15 @@ class Rrc(TestForms, Subsystem):
 
     def connect(self) -> None:
         """Traffic: up if idle, and the inactivity timer starts again."""
-        self._cancel()
-        delay = Duration.parse(self.config.get("inactivity", "20s"))
-        self._release = self.m.clock.call_later(delay, self.release)
+        self.release_after(self.m.network.inactivity)
         if not self.connected:
             self.connected = True
             self._report()
+
+    def release_after(self, delay: float) -> None:
+        """The network releases the connection after `delay` unless traffic comes first."""
+        self._cancel()
+        self._release = self.m.clock.call_later(delay, self.release)
 
     def release(self) -> None:
         self._cancel()
@@ -70,8 +76,11 @@ class Rrc(TestForms, Subsystem):
             self._report()
 
     def _report(self) -> None:
+        self.m.log.emit("rrc", connected=self.connected)
         if self.n:
             self.m.urc(Info.of("+CSCON", int(self.connected)))
+        for listener in list(self._listeners):
+            listener(self.connected)
 
     @command("+CSCON", WRITE)
     def cscon_write(self, n: int) -> Replies:
@@ -85,4 +94,5 @@ class Rrc(TestForms, Subsystem):
         return Info.of("+CSCON", self.n, int(self.connected))
 
     def snapshot(self) -> dict[str, Any]:
-        return {"connected": self.connected, "n": self.n}
+        release = self._release.remaining() if self._release else None
+        return {"connected": self.connected, "n": self.n, "release_in": release}

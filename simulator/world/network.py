@@ -16,6 +16,7 @@ from typing import Any
 
 from simulator.clock import Clock, Timer
 from simulator.profile import Duration
+from simulator.world.nas_timers import T3324, T3412, TimerCode, edrx_code, is_bits
 
 
 class Reg(IntEnum):
@@ -97,6 +98,15 @@ class Timers:
     periodic_tau: str | None = None
 
 
+@dataclass
+class Edrx:
+    """What the network granted for eDRX (4-bit strings of the cycle and the paging window);
+    None when eDRX is not in use."""
+
+    cycle: str | None = None
+    window: str | None = None
+
+
 SCHEMA: Any = {
     "operator": {"long": str, "short": str, "numeric": str, "act": int},
     # the other operators a scan finds: COPS=? lists the camped one first, then these
@@ -108,7 +118,22 @@ SCHEMA: Any = {
     "scan_time": Duration,  # how long AT+COPS=? takes
     "cell": {f.name: (str if f.type == "str" else int) for f in fields(Cell)},
     "signal": {"rssi": int, "rsrp": int, "rsrq": int, "sinr": int, "ber": int},
+    # what the network grants when the module asks for PSM: a GPRS Timer 2/3 bit string, a
+    # duration ("1min"), or "requested" (the default): whatever the module asked for
     "timers": {"active_time": str, "periodic_tau": str},
+    "t3412": Duration,  # the periodic TAU timer when the module does not ask for PSM
+    # the eDRX grant: the cycle as bits, a duration, "requested" (the default) or "off"; the
+    # paging time window as bits
+    "edrx": {"cycle": str, "window": str},
+    "inactivity": Duration,  # the network releases an RRC connection idle this long
+    "rai_release": Duration,  # the release after a packet flagged with RAI
+    "tau_release": Duration,  # the release after a TAU with nothing else to send
+    "rrc_setup": Duration,  # bringing a connection up from idle or PSM
+    # other cells (of other bands) a search may camp on when the band lock excludes `cell`
+    "cells": [{f.name: (str if f.type == "str" else int) for f in fields(Cell)}],
+    # the module's stored frequency list leads nowhere: every search fails until it is
+    # cleared (AT+QCSEARFCN)
+    "stale_frequencies": bool,
     "zone": int,  # the network's time zone in quarter hours (NITZ)
     "ipv4_pool": str,  # addresses the network hands out at PDP activation
     "ipv6_prefix": str,
@@ -127,7 +152,11 @@ class Network:
         self.neighbours = [Operator(**n) for n in config.get("neighbours", [])]
         self.cell = Cell(**config.get("cell", {}))
         self.signal = Signal(**config.get("signal", {}))
-        self.timers = Timers(**config.get("timers", {}))
+        self.timers = Timers()
+        self.edrx = Edrx()
+        self.cells = [self.cell] + [Cell(**c) for c in config.get("cells", [])]
+        self.bands: list[int] | None = None  # the module's band lock; None: every band
+        self.frequencies_stale: bool = config.get("stale_frequencies", False)
         self.zone: int = config.get("zone", 32)
         self.reject_cause: int = config.get("reject_cause", 15)
         self.state = Reg.NOT_SEARCHING
@@ -154,6 +183,29 @@ class Network:
     def scan_time(self) -> float:
         return Duration.parse(self.config.get("scan_time", "3s"))
 
+    def _duration(self, key: str, default: str) -> float:
+        return Duration.parse(self.config.get(key, default))
+
+    @property
+    def inactivity(self) -> float:
+        return self._duration("inactivity", "20s")
+
+    @property
+    def rai_release(self) -> float:
+        return self._duration("rai_release", "0.5s")
+
+    @property
+    def tau_release(self) -> float:
+        return self._duration("tau_release", "1s")
+
+    @property
+    def rrc_setup(self) -> float:
+        return self._duration("rrc_setup", "0.4s")
+
+    @property
+    def t3412(self) -> float:
+        return self._duration("t3412", "54min")
+
     def scan(self) -> list[Operator]:
         """What a manual scan finds: the operator in use first, then the rest."""
         return [self.operator] + [op for op in [self.home, *self.neighbours]
@@ -168,6 +220,7 @@ class Network:
         self._cancel_search()
         self.state = Reg.NOT_SEARCHING
         self.operator = self.home
+        self.timers, self.edrx = Timers(), Edrx()
 
     def search(self, operator: Operator | None = None) -> None:
         """Start searching (on `operator` if given); the outcome follows after the search time."""
@@ -183,12 +236,29 @@ class Network:
 
     def _outcome(self) -> None:
         self._search = None
+        cell = self._selectable()
+        if cell is None or self.frequencies_stale:
+            return  # nothing to camp on: the module keeps searching
+        self.cell = cell
         outcome = self.config.get("outcome", "register")
         if outcome == "deny" or self.operator.forbidden:
             self._set(Reg.DENIED)
         elif outcome == "register":
             roaming = self.config.get("roaming", False) or self.operator is not self.home
             self._set(Reg.ROAMING if roaming else Reg.HOME)
+
+    def _selectable(self) -> Cell | None:
+        """The first cell in a band the module's band lock allows."""
+        return next((c for c in self.cells if self.bands is None or c.band in self.bands), None)
+
+    def lock_bands(self, bands: list[int] | None) -> None:
+        """The module's band lock (AT+QBAND); None searches every band. The next search
+        obeys it."""
+        self.bands = bands
+
+    def clear_frequencies(self) -> None:
+        """The module forgot its stored frequencies (AT+QCSEARFCN): the next search scans."""
+        self.frequencies_stale = False
 
     def _cancel_search(self) -> None:
         if self._search:
@@ -218,6 +288,36 @@ class Network:
         self._notify()
 
     # -- what the core network hands out ---------------------------------------------------
+    def grant_psm(self, active_time: str | None, periodic_tau: str | None) -> Timers:
+        """An attach or TAU asking for PSM with these timers (None: not asking): what the
+        network grants, as +CEREG 4/5 will show it."""
+        if active_time is None or periodic_tau is None:
+            self.timers = Timers()
+        else:
+            self.timers = Timers(self._grant(T3324, "active_time", active_time),
+                                 self._grant(T3412, "periodic_tau", periodic_tau))
+        return self.timers
+
+    def _grant(self, code: TimerCode, key: str, requested: str) -> str:
+        policy = self.config.get("timers", {}).get(key, "requested")
+        if policy == "requested":
+            return requested
+        return policy if is_bits(policy, 8) else code.encode(Duration.parse(policy))
+
+    def grant_edrx(self, requested: str | None) -> Edrx:
+        """An attach or TAU asking for eDRX with this cycle (None: not asking)."""
+        policy = self.config.get("edrx", {})
+        cycle = policy.get("cycle", "requested")
+        if requested is None or cycle == "off":
+            self.edrx = Edrx()
+            return self.edrx
+        if cycle == "requested":
+            cycle = requested
+        elif not is_bits(cycle, 4):
+            cycle = edrx_code(Duration.parse(cycle))
+        self.edrx = Edrx(cycle, policy.get("window", "0011"))
+        return self.edrx
+
     def allocate_ipv4(self) -> str:
         pool = ipaddress.ip_network(self.config.get("ipv4_pool", "10.21.0.0/16"))
         return str(pool[self.rng.randrange(2, pool.num_addresses - 2)])
