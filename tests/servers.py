@@ -20,7 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import paho.mqtt.client as paho
-import pytest
 import trustme
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -95,8 +94,7 @@ class Broker:
 
     def __init__(self, workdir: Path, pki: Pki, users: dict[str, str] | None = None):
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(exe):
-            pytest.skip("mosquitto is not installed (scripts/test installs it)")
+        assert os.path.exists(exe), "mosquitto is not installed (scripts/test installs it)"
         self.exe, self.workdir, self.pki = exe, workdir, pki
         workdir.mkdir(parents=True, exist_ok=True)
         self.plain, self.tls, self.mtls, self.auth = (free_port() for _ in range(4))

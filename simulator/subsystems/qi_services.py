@@ -22,7 +22,7 @@ from simulator.profile import Duration
 from simulator.subsystems.pdp import Bearer
 from simulator.subsystems.qi_errors import QiSubsystem
 from simulator.subsystems.rtc import Rtc
-from simulator.subsystems.socket_table import within
+from simulator.subsystems.timing import within
 from simulator.subsystems.uplink import release_assistance, uplink
 from simulator.world import sntp
 from simulator.world.internet import ResolveError

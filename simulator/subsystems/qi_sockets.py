@@ -39,8 +39,8 @@ from simulator.subsystems.socket_table import (
     SocketError,
     SocketTable,
     State,
-    within,
 )
+from simulator.subsystems.timing import within
 from simulator.subsystems.uplink import release_assistance, uplink, uplink_ready
 from simulator.world.internet import ResolveError
 from simulator.world.routes import Endpoint

@@ -15,9 +15,9 @@ the buffer full is dropped, as on the real module, and counted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import IntEnum, StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from simulator.line.online import OnlinePort
 from simulator.world.routes import Endpoint
@@ -31,32 +31,9 @@ from simulator.world.sockets import (
 )
 
 if TYPE_CHECKING:
-    from simulator.clock import Clock
     from simulator.module import Module
 
 _ONLINE_CHUNK = 1 << 16
-T = TypeVar("T")
-
-
-async def within(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
-    """Await with a time limit in module time; TimeoutError when it runs out."""
-    task = asyncio.ensure_future(awaitable)
-    expired = False
-
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
-    timer = clock.call_later(seconds, expire)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if expired:
-            raise TimeoutError from None
-        raise
-    finally:
-        timer.cancel()
 
 
 class Service(StrEnum):

@@ -23,9 +23,9 @@ from simulator.subsystems.socket_table import (
     SocketError,
     SocketTable,
     State,
-    within,
 )
 from simulator.subsystems.ssl_contexts import SslContexts
+from simulator.subsystems.timing import within
 from simulator.world.routes import Endpoint
 from simulator.world.sockets import TcpConnection
 from simulator.world.tls import TlsError, client_context, server_name
