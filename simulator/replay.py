@@ -153,10 +153,13 @@ def _parse_step(raw: object, index: int) -> Step:
 
 def classify_steps(raw_steps: Sequence[object]) -> tuple[Step, ...]:
     """Typed steps from a scenario's YAML list; each send is marked as data or command."""
+    return _classified(_parse_step(raw, index) for index, raw in enumerate(raw_steps, 1))
+
+
+def _classified(parsed: Iterable[Step]) -> tuple[Step, ...]:
     steps: list[Step] = []
     mode = Mode.COMMAND
-    for index, raw in enumerate(raw_steps, 1):
-        step = _parse_step(raw, index)
+    for step in parsed:
         if step.kind in (Kind.EXPECT, Kind.URC):
             mode = next_mode(mode, step.kind, step.lines)
         elif step.kind is Kind.SEND:
@@ -165,6 +168,19 @@ def classify_steps(raw_steps: Sequence[object]) -> tuple[Step, ...]:
                 mode = Mode.COMMAND  # Ctrl-Z sends, ESC cancels: data entry is over
         steps.append(step)
     return tuple(steps)
+
+
+def substitute_sends(steps: Sequence[Step], send: Mapping[str, str]) -> tuple[Step, ...]:
+    """What the host really types where the document misspells a command or elides input: a
+    send's text replaced, or a wait ("host writes the 1757 bytes ...") turned into a send."""
+    if not send:
+        return tuple(steps)
+    return _classified(
+        Step(step.index, Kind.SEND, text=send[step.text])
+        if step.kind in (Kind.SEND, Kind.WAIT) and step.text in send
+        else step
+        for step in steps
+    )
 
 
 def parse_transcripts(document: object) -> list[Scenario]:
@@ -248,17 +264,22 @@ def line_matches(expected: str, got: str, alternatives: Iterable[str] = ()) -> b
 
 @dataclass(frozen=True)
 class Override:
-    """A skip-list entry: skip the scenario, and/or tolerate other lines for expected ones."""
+    """A skip-list entry: skip the scenario, tolerate other lines for expected ones, and/or
+    send other input than the document prints (`substitute_sends`)."""
 
     skip: str | None = None
     tolerate: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    send: Mapping[str, str] = field(default_factory=dict)
 
 
 def _parse_override(key: str, value: object) -> Override:
     if isinstance(value, str):
         return Override(skip=value)
-    if not isinstance(value, Mapping) or not set(value) <= {"skip", "tolerate"}:
-        raise ValueError(f"{key}: expected a reason or a mapping with skip/tolerate")
+    if not isinstance(value, Mapping) or not set(value) <= {"skip", "tolerate", "send"}:
+        raise ValueError(f"{key}: expected a reason or a mapping with skip/tolerate/send")
+    send = value.get("send") or {}
+    if not isinstance(send, Mapping) or not all(isinstance(v, str) for v in send.values()):
+        raise ValueError(f"{key}: send must map a document's input to the input to send")
     tolerate = value.get("tolerate") or {}
     if not isinstance(tolerate, Mapping):
         raise ValueError(f"{key}: tolerate must map an expected line to accepted lines")
@@ -269,7 +290,8 @@ def _parse_override(key: str, value: object) -> Override:
             raise ValueError(f"{key}: tolerate {expected!r}: give a line or a list of lines")
         accepted[str(expected)] = tuple(lines)
     skip = value.get("skip")
-    return Override(skip=None if skip is None else str(skip), tolerate=accepted)
+    return Override(None if skip is None else str(skip), accepted,
+                    {str(printed): typed for printed, typed in send.items()})
 
 
 def parse_overrides(document: object) -> dict[str, Override]:
@@ -285,12 +307,14 @@ def override_for(scenario_id: str, overrides: Mapping[str, Override]) -> Overrid
     """All entries whose id glob matches, merged (the bring-up rows repeat per section)."""
     skip: str | None = None
     tolerate: dict[str, tuple[str, ...]] = {}
+    send: dict[str, str] = {}
     for pattern, entry in overrides.items():
         if fnmatch.fnmatchcase(scenario_id, pattern):
             skip = skip or entry.skip
             for expected, lines in entry.tolerate.items():
                 tolerate[expected] = tolerate.get(expected, ()) + lines
-    return Override(skip, tolerate)
+            send.update(entry.send)
+    return Override(skip, tolerate, send)
 
 
 def skip_reason(scenario: Scenario, override: Override, can_drive_remote: bool) -> str | None:
@@ -424,10 +448,12 @@ class Replayer:
         tolerate: Mapping[str, Sequence[str]] | None = None,
         remote: Callable[[str], str | None] | None = None,
         log: Callable[[str], None] = lambda message: None,
+        send: Mapping[str, str] | None = None,
     ):
         self._io = transport
         self._options = options
         self._tolerate = tolerate or {}
+        self._send_instead = send or {}
         self._remote = remote
         self._log = log
         self._pending: deque[str] = deque()  # received, not consumed yet, oldest first
@@ -435,6 +461,7 @@ class Replayer:
         self._pause = 0.0  # real seconds named by wait steps, used by the next I/O step
 
     def run(self, steps: Sequence[Step]) -> str | None:
+        steps = substitute_sends(steps, self._send_instead)
         self._start(later_claims(steps, 0))
         for position, step in enumerate(steps):
             claims = () if self._options.strict else later_claims(steps, position + 1)
@@ -749,6 +776,7 @@ def replay_scenario(scenario: Scenario, override: Override, options: ReplayOptio
                     override.tolerate,
                     remote,
                     lambda message: log(f"{scenario.id}: {message}"),
+                    override.send,
                 )
                 failure = replayer.run(scenario.steps)
         except SimulatorError as exc:  # its message carries the stderr tail
@@ -826,7 +854,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE",
         help="YAML: id-or-glob: reason, or id-or-glob: {skip: reason, "
-        "tolerate: {expected line: [accepted lines]}}; repeatable",
+        "tolerate: {expected line: [accepted lines]}, send: {printed input: input to send}}; "
+        "repeatable",
     )
     parser.add_argument(
         "--timeout",

@@ -270,11 +270,13 @@ def test_overrides_merge_globs() -> None:
             "bc660k-*-2-4": {"tolerate": {"xxxxxxxx": ["Quectel_BC660K-GL"]}},
             "bc660k-tcp-*": {"tolerate": {"xxxxxxxx": "BC660KGLAAR01A05"}},
             "bc660k-tcp-psm-2-4": "ATI revision differs per firmware",
+            "bc660k-tcp-*-2-*": {"send": {"AT+QMTOOPEN=0": "AT+QMTOPEN=0"}},
         }
     )
     assert override_for("bc660k-tcp-psm-2-4", overrides) == Override(
         skip="ATI revision differs per firmware",
         tolerate={"xxxxxxxx": ("Quectel_BC660K-GL", "BC660KGLAAR01A05")},
+        send={"AT+QMTOOPEN=0": "AT+QMTOPEN=0"},
     )
     assert override_for("ec200-x", overrides) == Override()
 
@@ -287,6 +289,7 @@ def test_overrides_merge_globs() -> None:
         ({"a": {"skp": "x"}}, "a reason or a mapping"),
         ({"a": {"tolerate": ["OK"]}}, "tolerate must map"),
         ({"a": {"tolerate": {"OK": [1]}}}, "a line or a list"),
+        ({"a": {"send": {"AT": 1}}}, "send must map"),
     ],
 )
 def test_overrides_reject_malformed(document: object, message: str) -> None:
@@ -457,6 +460,26 @@ def test_tolerated_line_and_remote_hook() -> None:
     assert Replayer(ScriptedModule(READY), QUICK, remote=remote).run(refused) == (
         "step 1: peer refused"
     )
+
+
+def test_sends_substitute_misspelt_commands_and_elided_input() -> None:
+    steps = classify_steps([
+        {"send": "AT+QMTOOPEN=0"}, {"expect": ["OK"]},
+        {"send": "AT+QFWRITE=1,5"}, {"expect": ["CONNECT"]},
+        {"wait": "host writes the 5 bytes (not shown)"}, {"expect": ["+QFWRITE: 5,5", "OK"]},
+        {"send": "AT+QSSLCFG=0,0,\"cacert\""}, {"expect": [">"]},
+        {"send": "-----BEGIN"}, {"expect": ["OK"]},
+    ])  # fmt: skip
+    module = ScriptedModule({
+        **READY, b"AT+QMTOPEN=0\r": ["OK"], b"AT+QFWRITE=1,5\r": ["CONNECT"],
+        b"12345": ["+QFWRITE: 5,5", "OK"], b'AT+QSSLCFG=0,0,"cacert"\r': [">"],
+        b"PEM\x1a": ["OK"],
+    })  # fmt: skip
+    send = {"AT+QMTOOPEN=0": "AT+QMTOPEN=0", "host writes the 5 bytes (not shown)": "12345",
+            "-----BEGIN": "PEM\x1a"}
+    assert Replayer(module, QUICK, send=send).run(steps) is None
+    assert module.written[1:] == [b"AT+QMTOPEN=0\r", b"AT+QFWRITE=1,5\r", b"12345",
+                                  b'AT+QSSLCFG=0,0,"cacert"\r', b"PEM\x1a"]
 
 
 def test_wait_pauses_before_a_send_scaled_and_bounded() -> None:
