@@ -290,8 +290,11 @@ def _parse_override(key: str, value: object) -> Override:
             raise ValueError(f"{key}: tolerate {expected!r}: give a line or a list of lines")
         accepted[str(expected)] = tuple(lines)
     skip = value.get("skip")
-    return Override(None if skip is None else str(skip), accepted,
-                    {str(printed): typed for printed, typed in send.items()})
+    return Override(
+        None if skip is None else str(skip),
+        accepted,
+        {str(printed): typed for printed, typed in send.items()},
+    )
 
 
 def parse_overrides(document: object) -> dict[str, Override]:

@@ -475,11 +475,19 @@ def test_sends_substitute_misspelt_commands_and_elided_input() -> None:
         b"12345": ["+QFWRITE: 5,5", "OK"], b'AT+QSSLCFG=0,0,"cacert"\r': [">"],
         b"PEM\x1a": ["OK"],
     })  # fmt: skip
-    send = {"AT+QMTOOPEN=0": "AT+QMTOPEN=0", "host writes the 5 bytes (not shown)": "12345",
-            "-----BEGIN": "PEM\x1a"}
+    send = {
+        "AT+QMTOOPEN=0": "AT+QMTOPEN=0",
+        "host writes the 5 bytes (not shown)": "12345",
+        "-----BEGIN": "PEM\x1a",
+    }
     assert Replayer(module, QUICK, send=send).run(steps) is None
-    assert module.written[1:] == [b"AT+QMTOPEN=0\r", b"AT+QFWRITE=1,5\r", b"12345",
-                                  b'AT+QSSLCFG=0,0,"cacert"\r', b"PEM\x1a"]
+    assert module.written[1:] == [
+        b"AT+QMTOPEN=0\r",
+        b"AT+QFWRITE=1,5\r",
+        b"12345",
+        b'AT+QSSLCFG=0,0,"cacert"\r',
+        b"PEM\x1a",
+    ]
 
 
 def test_wait_pauses_before_a_send_scaled_and_bounded() -> None:
