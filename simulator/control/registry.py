@@ -88,7 +88,7 @@ class Param:
 @dataclass(frozen=True)
 class Verb:
     name: str  # as typed: "network register", "time-scale"
-    func: Callable[..., dict[str, Any]]
+    func: Callable[..., dict[str, Any] | None]
     params: tuple[Param, ...]
     needs: Capability | None
     check: Callable[..., Any] | None  # validates arguments without a module (scenarios)

@@ -21,6 +21,8 @@ class Control:
         target = spec.needs.provider(self.m) if spec.needs else self.m
         self.m.log.emit("control", verb=spec.name, args=args or {}, source=source)
         try:
-            return spec.func(target, **bound)
+            result = spec.func(target, **bound)
         except (ValueError, LookupError) as exc:  # the model's word on a bad id or state
             raise VerbError(f"{spec.name}: {exc}") from None
+        # a verb served by a subsystem answers with that subsystem's state
+        return result if result is not None else {target.name: target.snapshot()}

@@ -15,7 +15,8 @@ work on every module; the others need a subsystem that provides the methods thei
 | `psm enter` | `enter_psm()` |
 
 Such a method raises ValueError or LookupError with a readable message when its argument names
-nothing (no such socket); the control surface reports that as the verb's error.
+nothing (no such socket); the control surface reports that as the verb's error. These verbs
+answer with their subsystem's snapshot.
 """
 
 from __future__ import annotations
@@ -43,10 +44,6 @@ PSM = Capability("power saving mode (PSM)", ("enter_psm",))
 
 # the physical range each signal figure can take (dBm, dB; 3GPP TS 36.133 extended ranges)
 SIGNAL_RANGES = {"rssi": (-120, -20), "rsrp": (-156, -31), "rsrq": (-34, 3), "sinr": (-23, 40)}
-
-
-def _snapshot(subsystem: Any) -> Result:
-    return {subsystem.name: subsystem.snapshot()}
 
 
 # -- the whole module ----------------------------------------------------------------------
@@ -206,70 +203,60 @@ def fault_clear(m: Module) -> Result:
 
 # -- verbs served by subsystems ------------------------------------------------------------
 @verb("sim remove", needs=SIM)
-def sim_remove(sim: Any) -> Result:
+def sim_remove(sim: Any) -> None:
     """The SIM card leaves its holder."""
     sim.remove()
-    return _snapshot(sim)
 
 
 @verb("sim insert", needs=SIM)
-def sim_insert(sim: Any) -> Result:
+def sim_insert(sim: Any) -> None:
     """A SIM card is inserted."""
     sim.insert()
-    return _snapshot(sim)
 
 
 @verb("sim pin-required", needs=SIM)
-def sim_pin_required(sim: Any) -> Result:
+def sim_pin_required(sim: Any) -> None:
     """The SIM asks for its PIN (+CPIN: SIM PIN)."""
     sim.require_pin()
-    return _snapshot(sim)
 
 
 @verb("pdp deactivate", needs=PDP)
-def pdp_deactivate(pdp: Any, cid: int) -> Result:
+def pdp_deactivate(pdp: Any, cid: int) -> None:
     """The network deactivates PDP context CID (its sockets close)."""
     pdp.deactivate_by_network(cid)
-    return _snapshot(pdp)
 
 
 @verb("socket close", needs=SOCKETS)
-def socket_close(sockets: Any, id_: int) -> Result:
+def socket_close(sockets: Any, id_: int) -> None:
     """The remote peer closes connection ID."""
     sockets.close_by_peer(id_)
-    return _snapshot(sockets)
 
 
 @verb("socket reset", needs=SOCKETS)
-def socket_reset(sockets: Any, id_: int) -> Result:
+def socket_reset(sockets: Any, id_: int) -> None:
     """The remote peer resets connection ID."""
     sockets.reset_by_peer(id_)
-    return _snapshot(sockets)
 
 
 @verb("mqtt drop", needs=MQTT)
-def mqtt_drop(mqtt: Any, client: int) -> Result:
+def mqtt_drop(mqtt: Any, client: int) -> None:
     """The broker link of MQTT client CLIENT breaks."""
     mqtt.drop_broker(client)
-    return _snapshot(mqtt)
 
 
 @verb("sms deliver", needs=SMS)
-def sms_deliver(sms: Any, *, from_: str, text: str) -> Result:
+def sms_deliver(sms: Any, *, from_: str, text: str) -> None:
     """An SMS arrives from --from NUMBER with --text TEXT."""
     sms.deliver(from_, text)
-    return _snapshot(sms)
 
 
 @verb("wake", needs=WAKE)
-def wake(power: Any) -> Result:
+def wake(power: Any) -> None:
     """Pulse the PSM_EINT pin: the module wakes from PSM or deep sleep."""
     power.wake()
-    return _snapshot(power)
 
 
 @verb("psm enter", needs=PSM)
-def psm_enter(power: Any) -> Result:
+def psm_enter(power: Any) -> None:
     """The network releases the connection and the module enters PSM now."""
     power.enter_psm()
-    return _snapshot(power)
