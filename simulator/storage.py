@@ -1,4 +1,5 @@
-"""A module's persistent data directory: saved settings now, its files later."""
+"""A module's persistent data directory: its saved settings (AT&W, SMS, ...), one JSON
+document per key; the module's files live beside them in `files/` (world/disk.py)."""
 
 from __future__ import annotations
 
