@@ -181,3 +181,59 @@ def test_ec200t_custom_request_header(modem, web) -> None:
     seen = server.request()
     assert (seen.headers["X-Custom"], seen.body) == ("yes", b"hello")
     assert read_all(lines) == b"ok"
+
+
+def _ec200t_online(modem, **kwargs) -> Lines:
+    lines = Lines(modem("ec200t", time_scale=1.0, **kwargs))
+    attached(lines)
+    assert lines.command("AT+QIACT=1") == ["OK"]
+    assert lines.command("AT+CMEE=1") == ["OK"]
+    return lines
+
+
+def _set_url(lines: Lines, url: str) -> None:
+    assert lines.command(f"AT+QHTTPURL={len(url)},80") == ["CONNECT"]
+    lines.send(url.encode())
+    assert lines.wait("OK") == "OK"
+
+
+def test_ec200t_bodies_from_and_into_module_files(modem, web, tmp_path) -> None:
+    server = web()
+    answer = bytes((i * 13) % 256 for i in range(150_000))  # more than one read
+    server.replies["/file"] = Reply(200, answer)
+    files = tmp_path / "data" / "files"  # the module's own directory (the sim fixture's)
+    files.mkdir(parents=True)
+    body = bytes((i * 7) % 256 for i in range(120_000))
+    (files / "reading.bin").write_bytes(body)
+    lines = _ec200t_online(modem)
+    _set_url(lines, f"http://127.0.0.1:{server.port}/file")
+    assert lines.command('AT+QHTTPPOSTFILE="UFS:reading.bin",80') == ["OK"]
+    assert lines.wait(r"\+QHTTPPOSTFILE:") == f"+QHTTPPOSTFILE: 0,200,{len(answer)}"
+    seen = server.request()
+    assert (seen.method, seen.body) == ("POST", body)
+    assert lines.command('AT+QHTTPREADFILE="UFS:answer.bin",80') == ["OK"]
+    assert lines.wait(r"\+QHTTPREADFILE:") == "+QHTTPREADFILE: 0"
+    assert (files / "answer.bin").read_bytes() == answer
+    # names that leave the module's directory, and a file that is not there
+    for name in ("../escape.bin", "/tmp/escape.bin", "UFS:missing.bin"):
+        assert lines.command(f'AT+QHTTPPOSTFILE="{name}",80') == ["ERROR"], name
+    assert lines.command("AT+QHTTPGET=80") == ["OK"]
+    assert lines.wait(r"\+QHTTPGET:") == f"+QHTTPGET: 0,200,{len(answer)}"
+    assert lines.command('AT+QHTTPREADFILE="../escape.bin",80') == ["ERROR"]
+    assert not (tmp_path / "data" / "escape.bin").exists()
+    assert sorted(p.name for p in files.iterdir()) == ["answer.bin", "reading.bin"]
+
+
+def test_closed_indication_and_automatic_output(modem, web) -> None:
+    server = web()
+    server.replies["/auto"] = Reply(200, b"sent without asking")
+    lines = _ec200t_online(modem)
+    assert lines.command('AT+QHTTPCFG="closedind",1') == ["OK"]
+    assert lines.command('AT+QHTTPCFG="rspout/auto",1') == ["OK"]
+    _set_url(lines, f"http://127.0.0.1:{server.port}/auto")
+    lines.port.write(b"AT+QHTTPGET=80\r")
+    end = b'\r\n+QHTTPREAD: 0\r\n\r\n+QHTTPURC: "closed"\r\n'
+    out = lines.port.read_until(lambda b: b.endswith(end), timeout=30)
+    assert out == (b"\r\nOK\r\n\r\n+QHTTPGET: 0,200,19\r\n\r\nCONNECT\r\nsent without asking"
+                   b"\r\nOK\r\n" + end)
+    assert lines.command("AT+QHTTPREAD=80") == ["+CME ERROR: 701"]  # refused under auto output

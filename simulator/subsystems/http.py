@@ -1,12 +1,15 @@
 """The HTTP(S) client (AT+QHTTPCFG / QHTTPURL / QHTTPGET / QHTTPPOST / QHTTPPUT / QHTTPREAD /
-QHTTPSTOP): one session, real requests through httpx (simulator.world.http), `OK` first and
+QHTTPSTOP, and AT+QHTTPPOSTFILE / QHTTPREADFILE on the module's files): one session, real
+requests through httpx (simulator.world.http), `OK` first and
 `+QHTTPGET: <err>[,<status>[,<length>]]` when the response headers are in; the body streams
 into the module's buffer while the host reads it.
 
 Per family (profile data): the AT+QHTTPCFG keys and which of them play which part
 (`roles`), the data prompt (`>` or CONNECT), the AT+QHTTPREAD form ("connect": CONNECT,
 raw bytes, OK, then +QHTTPREAD: <err>; "inline": +QHTTPREAD: <n>,<left>, the bytes, OK),
-and the +CME ERROR codes (`errors`, by what went wrong).
+and the +CME ERROR codes (`errors`, by what went wrong). Under the "closed_ind" role the end
+of a session is reported (`+QHTTPURC: "closed"`); under "auto_output" the response comes out
+by itself once complete, framed as AT+QHTTPREAD frames it, and AT+QHTTPREAD is refused.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from simulator.at.dispatcher import EXEC, TEST, WRITE, command
 from simulator.at.errors import AtError
 from simulator.at.replies import Data, Info, Prompt, Quoted, Replies
 from simulator.subsystems.base import Subsystem
+from simulator.subsystems.files import ModuleFiles
 from simulator.subsystems.keyed import KEY_SCHEMA, KeyTable, to_str
 from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.timing import within
 from simulator.subsystems.uplink import carried, uplink
+from simulator.world.disk import DiskError
 from simulator.world.http import RoutedTransport, failure
 from simulator.world.tls import TlsError, client_context
 
@@ -59,7 +64,7 @@ class HttpClient(Subsystem):
     schema: Any = {
         "keys": KEY_SCHEMA,
         # which key plays which part: url, ssl_context (its values: ctx[, connect id]),
-        # response_header, request_header, content_type, user_agent, auth, closed_ind
+        # response_header, request_header, content_type, auth, closed_ind, auto_output
         "roles": {str: str},
         "prompt": str,  # ">" or "CONNECT": how the URL and body data phases start
         "read_form": str,  # "connect" | "inline"
@@ -332,10 +337,38 @@ class HttpClient(Subsystem):
             response.changed.set()
             await got.aclose()
             await client.aclose()
+        if self._role("auto_output", [0])[0]:
+            self._output(response)
+        if self._role("closed_ind", [0])[0]:
+            self.m.urc(Info.of("+QHTTPURC", Quoted("closed")))
+
+    def _output(self, response: Response) -> None:
+        """The whole response, unasked, as AT+QHTTPREAD would have framed it."""
+        response.read = len(response.body)
+        self.m.urc(Info.text("CONNECT"), Data(self._head(response) + bytes(response.body)))
+        self.m.urc(Info.text("OK"))
+        self.m.urc(Info.of("+QHTTPREAD", self._read_error(response, True)))
 
     def _failed(self, prefix: str, what: str, detail: str) -> None:
         self.m.log.emit("http-failed", error=detail, cause=what)
         self.m.urc(Info.of(prefix, self.code(what)))
+
+    @command("+QHTTPPOSTFILE", WRITE)
+    def qhttppostfile(self, file_name: str, rsptime: int | None = None) -> Replies:
+        """POST a module file as the body (or, under "requestheader" 1, the whole request)."""
+        rsptime = self.config.get("rsptime", 60) if rsptime is None else rsptime
+        self._ready(rsptime)
+        body = self._files(lambda disk: disk.read(file_name))
+        self._start("POST", "+QHTTPPOSTFILE", body, rsptime)
+        return None
+
+    def _files(self, use: Any) -> Any:
+        """`use(disk)` on the module's file system; its failures are the file commands' own."""
+        files = self.m.get(ModuleFiles)
+        try:
+            return use(files.disk)
+        except DiskError as exc:
+            raise files.error(exc.reason) from None
 
     # -- AT+QHTTPREAD ----------------------------------------------------------------------------
     @command("+QHTTPREAD", TEST)
@@ -348,14 +381,41 @@ class HttpClient(Subsystem):
 
     @command("+QHTTPREAD", WRITE)
     async def qhttpread(self, value: int) -> Replies:
-        response = self.response
-        if response is None:
-            raise self.error("busy" if self._busy() else "no_request")
+        response = self._readable()
         if not 0 < value <= (1 << 20 if self.config.get("read_form") == "inline" else 65535):
             raise self.error("param")
         if self.config.get("read_form", "connect") == "inline":
             return await self._read_inline(response, value)
         return await self._read_connect(response, value)
+
+    def _readable(self) -> Response:
+        if self._role("auto_output", [0])[0]:
+            raise self.error("auto_output")
+        if self.response is None:
+            raise self.error("busy" if self._busy() else "no_request")
+        return self.response
+
+    @command("+QHTTPREADFILE", WRITE)
+    def qhttpreadfile(self, file_name: str, wait: int = 60) -> Replies:
+        """Store the response in a module file: `OK` now, `+QHTTPREADFILE: <err>` once done."""
+        response = self._readable()
+        if not 0 < wait <= 65535:
+            raise self.error("param")
+        self._files(lambda disk: disk.name(file_name))
+        asyncio.get_running_loop().create_task(self._read_into(response, file_name, wait))
+        return None
+
+    async def _read_into(self, response: Response, file_name: str, wait: int) -> None:
+        complete = await self._wait_body(response, wait, None)
+        data = self._head(response) + bytes(response.body[response.read:])
+        response.read = len(response.body)
+        err = self._read_error(response, complete)
+        try:
+            self.m.get(ModuleFiles).disk.save(file_name, data)
+        except DiskError as exc:
+            self.m.log.emit("http-failed", error=f"saving {file_name}: {exc.reason}")
+            err = self.code("memory" if exc.reason == "full" else "unknown")
+        self.m.urc(Info.of("+QHTTPREADFILE", err))
 
     async def _wait_body(self, response: Response, gap: float, enough: int | None) -> bool:
         """Until the body is complete (or `enough` bytes are in); False after a silent gap."""
@@ -367,15 +427,20 @@ class HttpClient(Subsystem):
                 return False
         return True
 
+    def _head(self, response: Response) -> bytes:
+        return response.head() if self._role("response_header", [0])[0] else b""
+
+    def _read_error(self, response: Response, complete: bool) -> int:
+        if not complete:
+            return self.code("read_timeout")
+        return 0 if response.error is None else self.code(response.error)
+
     async def _read_connect(self, response: Response, wait: int) -> Replies:
         complete = await self._wait_body(response, wait, None)
-        header = response.head() if self._role("response_header", [0])[0] else b""
-        data = bytes(response.body[response.read:])
+        data = self._head(response) + bytes(response.body[response.read:])
         response.read = len(response.body)
-        err = 0 if complete and response.error is None else self.code(
-            "read_timeout" if not complete else response.error or "unknown")
-        self.m.urc(Info.of("+QHTTPREAD", err))
-        return [Info.text("CONNECT"), Data(header + data)]
+        self.m.urc(Info.of("+QHTTPREAD", self._read_error(response, complete)))
+        return [Info.text("CONNECT"), Data(data)]
 
     async def _read_inline(self, response: Response, length: int) -> Replies:
         await self._wait_body(response, self.config.get("rsptime", 60), response.read + length)
