@@ -29,7 +29,7 @@ from simulator.replay import (
 HERE = Path(__file__).parent / "transcripts"
 TRANSCRIPTS = HERE / "fcm360w.secure.transcripts.yaml"
 SKIP_LIST = HERE / "fcm360w.secure.skip.yaml"
-SCALE = 10.0
+SCALE = 1.0  # AT+QFWRITE waits 5 s for the data: no shorter, on a loaded machine
 # "host writes exactly 1757 bytes of ca.pem content ..." / "... of the CA certificate ..."
 UPLOAD = re.compile(r"host writes exactly (\d+) bytes of (?:the )?(\S+)")
 
