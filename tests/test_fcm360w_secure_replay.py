@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import serial
 import yaml
+from modem import Sim
 from servers import Pki, Reply, WebServer, padded
 
 from simulator.replay import (
@@ -73,7 +74,7 @@ def generated(steps: list[dict], pems: dict[str, bytes]) -> dict[str, str]:
     return sends
 
 
-def replay(s, scenario_id: str, pems: dict[str, bytes], timeout: float = 15.0,
+def replay(s: Sim, scenario_id: str, pems: dict[str, bytes], timeout: float = 15.0,
            log: Callable[[str], None] = lambda message: None) -> tuple[str | None, serial.Serial]:
     """Replays a scenario on simulator `s`; returns the failure and the still open port."""
     steps = scenario(scenario_id)["steps"]
