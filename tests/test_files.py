@@ -7,6 +7,7 @@ import os
 
 import pytest
 from appkit import Lines
+from servers import Reply, WebServer
 
 
 def files_dir(tmp_path):
@@ -75,6 +76,38 @@ def test_no_name_reaches_outside_the_directory(modem, tmp_path, name: str) -> No
     assert outside.read_text() == "untouched"
     assert not (tmp_path / "data" / "escape.txt").exists()
     assert sorted(os.listdir(directory)) == ["link"]
+
+
+@pytest.mark.parametrize("name", ["../outside.pem", "{outside}", "link.pem", "UFS:../outside.pem"])
+def test_a_certificate_name_cannot_reach_outside_the_directory(modem, pki, tmp_path,
+                                                               name: str) -> None:
+    """AT+QSSLCFG="cacert" names a module file: a CA the server's certificate verifies with,
+    placed outside the directory (or behind a link inside it), is never read, so the
+    handshake fails as with a missing file; the same CA inside the directory works."""
+    directory = files_dir(tmp_path)
+    directory.mkdir(parents=True)
+    outside = tmp_path / "data" / "outside.pem"
+    outside.write_bytes(pki.ca_pem.read_bytes())
+    os.symlink(outside, directory / "link.pem")
+    server = WebServer(pki.server_context())
+    server.replies["/"] = Reply(200, b"verified")
+    lines = Lines(modem("fcm360w"))
+    try:
+        assert lines.command(f'AT+QHTTPCFG="url","https://127.0.0.1:{server.port}/"') == ["OK"]
+        assert lines.command('AT+QSSLCFG="seclevel",1,1') == ["OK"]
+        cacert = name.format(outside=outside)
+        assert lines.command(f'AT+QSSLCFG="cacert",1,"{cacert}"') == ["OK"]
+        assert lines.command("AT+QHTTPGET=30") == ["OK"]
+        assert lines.wait(r"\+QHTTPGET:") == "+QHTTPGET: 712"
+        assert lines.command('AT+QFOPEN="ca.pem"') == ["+QFOPEN: 1", "OK"]
+        assert write(lines, 1, outside.read_bytes())[1] == "OK"
+        assert lines.command('AT+QSSLCFG="cacert",1,"ca.pem"') == ["OK"]
+        assert lines.command("AT+QHTTPGET=30") == ["OK"]
+        assert lines.wait(r"\+QHTTPGET:") == "+QHTTPGET: 0,200,8"
+    finally:
+        server.close()
+    assert outside.read_bytes() == pki.ca_pem.read_bytes()
+    assert sorted(os.listdir(directory)) == ["ca.pem", "link.pem"]
 
 
 def test_storage_size_is_enforced(modem, tmp_path) -> None:
