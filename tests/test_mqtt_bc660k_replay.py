@@ -133,9 +133,10 @@ def replay(sim, profile: str, routes: list[str], name: str, extra_sends: dict[st
 
 def module_profile(tmp_path: Path) -> str:
     """bc660k whose network keeps the connection until RAI ends it (the document's flows show
-    no release between rows), and whose DNS knows the AWS host's address (the ping)."""
+    no release between rows), whose DNS knows the AWS host's address (the ping), and whose
+    UART idle window (4 s here) outlasts any pause of a loaded host between two commands."""
     return variant(tmp_path, "bc660k", "bc660k-mqtt", network={"inactivity": "1h"},
-                   internet={"hosts": {AWS_HOST: [AWS_ADDRESS]}})
+                   internet={"hosts": {AWS_HOST: [AWS_ADDRESS]}}, sleep={"idle_window": "20s"})
 
 
 class AwsConsole:

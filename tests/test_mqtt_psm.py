@@ -72,8 +72,8 @@ def test_deep_sleep_drops_the_mqtt_link(sim, tmp_path, own_broker) -> None:
     broker = own_broker()
     observer = broker.client(client_id="sleep-observer")
     observer.subscribe("sleep/will")
-    # a 4 s UART idle window (2 s here): deep sleep follows PSM soon
-    con, control = start(sim, tmp_path, sleep={"idle_window": "4s"})
+    # an 8 s UART idle window (4 s here): deep sleep follows PSM soon
+    con, control = start(sim, tmp_path, sleep={"idle_window": "8s"})
     con.ok('AT+QMTCFG="will",0,1,0,0,"sleep/will","gone"')
     connect(con, broker.plain, "sleeper")
     con.ok("AT+QSCLK=1")
