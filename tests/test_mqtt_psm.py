@@ -1,6 +1,6 @@
 """MQTT through the bc660k's power model, over the PTY with a real mosquitto: a publish,
-subscribe or unsubscribe in PSM brings the radio up first (OK, EXIT PSM, +CSCON: 1, then the
-result), and deep sleep drops the MQTT link without a word to the host."""
+subscribe, unsubscribe or disconnect in PSM brings the radio up first (OK, EXIT PSM,
++CSCON: 1, then the result), and deep sleep drops the MQTT link without a word to the host."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def from_psm(con: Console, command: str, result: str) -> None:
     assert con.lines[before:] == ["OK", EXIT_PSM, "+CSCON:1", result]
 
 
-def test_publish_subscribe_unsubscribe_from_psm(sim, tmp_path, own_broker) -> None:
+def test_publish_subscribe_unsubscribe_disconnect_from_psm(sim, tmp_path, own_broker) -> None:
     broker = own_broker()
     observer = broker.client(client_id="psm-observer")
     observer.subscribe("psm/up")
@@ -65,6 +65,8 @@ def test_publish_subscribe_unsubscribe_from_psm(sim, tmp_path, own_broker) -> No
     con.wait("+QMTPUB: 0,4,0")
     assert con.lines[before:] == ["OK", "+QMTPUB: 0,4,0"]
     assert observer.next().payload == b"bye"
+    into_psm(con, control)
+    from_psm(con, "AT+QMTDISC=0", "+QMTDISC: 0,0")  # the DISCONNECT goes out over the radio
     observer.close()
 
 
