@@ -265,6 +265,7 @@ class Mqtt(Subsystem):
         client.state = State.DISCONNECTING
         session = client.session
         if session:
+            await uplink(self.m)  # DISCONNECT and the FIN go out over the radio
             await session.disconnect()
         client.session, client.state = None, State.IDLE
         client.inflight.clear()
@@ -372,9 +373,10 @@ class Mqtt(Subsystem):
         topics = [(to_str(pairs[i]), to_int(pairs[i + 1])) for i in range(0, len(pairs), 2)]
         if any(not topic or qos not in (0, 1, 2) for topic, qos in topics):
             raise AtError("invalid_param")
-        assert client.session is not None
-        ack = client.session.subscribe(topics)
-        self._spawn(client, self._acked(client, "+QMTSUB", mid, ack))
+        session = client.session
+        assert session is not None
+        self._spawn(client, self._acked(client, "+QMTSUB", mid,
+                                        lambda: session.subscribe(topics)))
         return None
 
     @command("+QMTUNS", TEST)
@@ -386,16 +388,19 @@ class Mqtt(Subsystem):
         client = self._connected(idx)
         if not 1 <= mid <= 65535 or not topics:
             raise AtError("invalid_param")
-        assert client.session is not None
-        ack = client.session.unsubscribe([to_str(t) for t in topics])
-        self._spawn(client, self._acked(client, "+QMTUNS", mid, ack))
+        session = client.session
+        assert session is not None
+        names = [to_str(t) for t in topics]
+        self._spawn(client, self._acked(client, "+QMTUNS", mid,
+                                        lambda: session.unsubscribe(names)))
         return None
 
     async def _acked(self, client: Client, prefix: str, mid: int,
-                     ack: asyncio.Future[Any]) -> None:
+                     request: Callable[[], asyncio.Future[Any]]) -> None:
         timeout, retries = (self._setting(client, "timeout", i, d) for i, d in ((0, 5), (1, 3)))
         try:
-            granted = await within(self.m.clock, ack, timeout * (retries + 1))
+            await uplink(self.m)  # out of PSM first: the request goes out over the radio
+            granted = await within(self.m.clock, request(), timeout * (retries + 1))
         except (TimeoutError, ConnectionError):
             self.m.urc(Info.of(prefix, client.idx, mid, 2))
             return
@@ -443,19 +448,21 @@ class Mqtt(Subsystem):
 
     def _publish(self, client: Client, mid: int, qos: int, retain: int, topic: str,
                  body: bytes) -> None:
-        assert client.session is not None
-        try:
-            ack = client.session.publish(topic, body, qos, bool(retain))
-        except (ConnectionError, ValueError):
-            raise AtError() from None
+        session = client.session
+        assert session is not None
+        if session.closed or not _publishable(topic):
+            raise AtError()
         if qos:
             client.inflight.add(mid)
-        self._spawn(client, self._published(client, mid, ack))
+        self._spawn(client, self._published(
+            client, mid, lambda: session.publish(topic, body, qos, bool(retain))))
 
-    async def _published(self, client: Client, mid: int, ack: asyncio.Future[Any]) -> None:
+    async def _published(self, client: Client, mid: int,
+                         request: Callable[[], asyncio.Future[Any]]) -> None:
         timeout, retries = (self._setting(client, "timeout", i, d) for i, d in ((0, 5), (1, 3)))
         try:
-            await within(self.m.clock, ack, timeout * (retries + 1))
+            await uplink(self.m)  # out of PSM first: OK, EXIT PSM, +CSCON: 1, then +QMTPUB
+            await within(self.m.clock, request(), timeout * (retries + 1))
             result = 0
         except (TimeoutError, ConnectionError):
             result = 2
@@ -549,4 +556,9 @@ def _inline(typed: str, length: int) -> bytes:
 
 def _wrong_length() -> bytes:
     raise AtError("invalid_param")
+
+
+def _publishable(topic: str) -> bool:
+    """A topic a PUBLISH may name: no wildcards, at most 65535 bytes of UTF-8."""
+    return "+" not in topic and "#" not in topic and len(topic.encode()) <= 65535
 
