@@ -47,7 +47,7 @@ QUIET_SECONDS = 0.5
 SETTLE_SECONDS = 0.2
 # The probe is repeated because a booting module ignores input, as real ones do.
 PROBE_INTERVAL = 1.0
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # a loaded machine starts slowly
 STOP_TIMEOUT = 5.0
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"

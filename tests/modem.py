@@ -28,7 +28,7 @@ class Sim:
                      "--data-dir", str(data_dir), "--time-scale", str(time_scale), *extra]
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.ready = self._read_ready(timeout=20)
+        self.ready = self._read_ready(timeout=60)  # a loaded machine starts slowly
         match = re.fullmatch(r"(\S+) ready on (/dev/pts/\d+)( \(link (.+)\))?", self.ready)
         assert match, self.ready
         self.name, self.path = match[1], match[2]

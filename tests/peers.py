@@ -193,3 +193,15 @@ class SntpServer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def twin_peers(reply: bytes) -> tuple[TcpPeer, UdpPeer]:
+    """A TCP and a UDP peer answering `reply` on one port number (a document's server
+    serves both on one port); a number another process holds for UDP is given up."""
+    for _ in range(50):
+        tcp = TcpPeer(reply=reply)
+        try:
+            return tcp, UdpPeer(port=tcp.port, reply=reply)
+        except OSError:
+            tcp.close()
+    raise AssertionError("no port number free for both TCP and UDP")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 from cellular import variant
-from peers import TcpPeer, UdpPeer
+from peers import twin_peers
 
 from simulator.replay import (
     PASS,
@@ -57,8 +57,7 @@ def test_power_flows_replay(tmp_path):
     overrides = load_overrides([SKIPS])
     groups = list(distinct(wanted, overrides).values())
     # the document's servers: a TCP and a UDP peer answering "hello world", ping targets
-    tcp = TcpPeer(reply=b"hello world")
-    udp = UdpPeer(port=tcp.port, reply=b"hello world")
+    tcp, udp = twin_peers(b"hello world")
     routes = (f"220.180.239.212:8058=127.0.0.1:{tcp.port}", "8.8.8.8=127.0.0.1",
               "221.229.214.202=127.0.0.1")
     # a 40 s UART idle window (2 s here): the replayer's silence checks never outlast it

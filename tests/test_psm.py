@@ -8,7 +8,7 @@ import re
 import time
 
 from cellular import boot
-from peers import TcpPeer, UdpPeer
+from peers import twin_peers
 from power import PSM_REQUEST, TAIL, Console, bring_up, ctl, profile, subsystems
 
 from simulator.control import VerbError
@@ -31,8 +31,7 @@ class Peers:
     its ping target (8.8.8.8), on 127.0.0.1."""
 
     def __init__(self) -> None:
-        self.tcp = TcpPeer(reply=b"hello world")
-        self.udp = UdpPeer(port=self.tcp.port, reply=b"hello world")
+        self.tcp, self.udp = twin_peers(b"hello world")
         self.routes = (f"220.180.239.212:8058=127.0.0.1:{self.tcp.port}", "8.8.8.8=127.0.0.1")
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import serial
 import yaml
-from peers import TcpPeer, UdpPeer, free_port
+from peers import TcpPeer, UdpPeer, free_port, twin_peers
 from qi import ctl, open_module, opened, read_once, send
 
 from simulator.replay import (
@@ -53,8 +53,7 @@ def replay(sim, family: str, scenario: dict, routes: list[str]) -> str | None:
 
 @pytest.mark.parametrize("scenario", scenarios("bc660k"), ids=lambda s: s["id"])
 def test_bc660k_document_dialogs(sim, scenario):
-    tcp = TcpPeer(reply=b"hello world")  # "server answers" every message
-    udp = UdpPeer(port=tcp.port, reply=b"hello world")  # the same port number, for UDP
+    tcp, udp = twin_peers(b"hello world")  # "server answers" every message, TCP and UDP
     try:
         failure = replay(sim, "bc660k", scenario, [f"220.180.239.212:8058=127.0.0.1:{tcp.port}"])
     finally:
