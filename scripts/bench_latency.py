@@ -11,6 +11,7 @@ Usage:
     python scripts/bench_latency.py --json           # machine-readable
     python scripts/bench_latency.py --bare-only      # baseline only
     python scripts/bench_latency.py --profile NAME --iterations 2000
+    python scripts/bench_latency.py --loop uvloop    # the simulator on uvloop
 
 Goals: simulator start-up median under 1 s, and p50 latency within 2.5x of the
 bare responder for every command. They are reported, never enforced: the exit
@@ -311,6 +312,7 @@ def report_json(args: argparse.Namespace, bare: SideResult, sim: SideResult | No
     return json.dumps(
         {
             "profile": args.profile,
+            "loop": args.loop,
             "iterations": args.iterations,
             "warmup": args.warmup,
             "startup_runs": args.startup_runs,
@@ -326,7 +328,7 @@ def report_json(args: argparse.Namespace, bare: SideResult, sim: SideResult | No
 
 def report_table(args: argparse.Namespace, bare: SideResult, sim: SideResult | None) -> str:
     out = [
-        f"modemsim latency benchmark: profile {args.profile}, "
+        f"modemsim latency benchmark: profile {args.profile}, loop {args.loop}, "
         f"{args.iterations} iterations + {args.warmup} warm-up per command",
         "",
         f"start-up, median of {args.startup_runs} (spawn to ready line):",
@@ -412,6 +414,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="seconds to wait for a ready line (default: %(default)s)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop", "auto"),
+        default="asyncio",
+        help="the simulator's event loop, as `modemsim run --loop` (default: %(default)s)",
+    )
     parser.add_argument("--bare-only", action="store_true", help="measure only the bare responder")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--bare-responder", action="store_true", help=argparse.SUPPRESS)
@@ -436,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
             args.profile,
             "--data-dir",
             data_dir,
+            "--loop",
+            args.loop,
         ]
 
     try:

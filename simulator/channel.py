@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -158,22 +158,16 @@ class Channel:
             return
         self._task = loop.create_task(_Rest(line, waiting))
 
-    async def _in_task(self) -> None:
-        """Make sure a handler's own coroutine runs inside the line's task (it may use
-        asyncio.timeout or current_task), not in the eager start of _on_line."""
+    async def _settle(self, replies: Awaitable[Any]) -> Any:
+        """Await what a handler returned inside the line's task (its coroutine may use
+        asyncio.timeout or current_task), never in the eager start of _on_line."""
         if self._task is None or asyncio.current_task() is not self._task:
-            await asyncio.sleep(0)
-
-    async def _settle(self, replies: Any) -> Any:
-        """A handler's replies, awaited in the line's task if it returned an awaitable."""
-        if not inspect.isawaitable(replies):
-            return replies
-        try:
-            await self._in_task()
-        except BaseException:  # cancelled on the way (power loss): the handler never starts
-            if inspect.iscoroutine(replies):
-                replies.close()
-            raise
+            try:
+                await asyncio.sleep(0)  # the line goes on as a task (see _Rest.send)
+            except BaseException:  # cancelled on the way (power loss): the handler never starts
+                if inspect.iscoroutine(replies):
+                    replies.close()
+                raise
         return await replies
 
     async def _run_line(self, body: str | None) -> None:
@@ -232,7 +226,8 @@ class Channel:
         typed = "AT" + body
         self.module.log.emit("command", channel=self.name, line=typed)
         async with self.module.busy:
-            forced = await self.module.faults.on_command(typed)
+            faults = self.module.faults
+            forced = await faults.on_command(typed) if faults.rules else None
             if forced is not None:
                 self.write(self._render(forced.lines))
                 return forced.final or OK
@@ -254,7 +249,10 @@ class Channel:
             return Response(final=ERROR)
         ctx = Context(command, self)
         try:
-            response = Response.of(await self._settle(module.dispatcher.call(handler, ctx)))
+            replies = module.dispatcher.call(handler, ctx)
+            if inspect.isawaitable(replies):
+                replies = await self._settle(replies)
+            response = Response.of(replies)
             self.write(self._render(response.lines))
             while response.prompt is not None:
                 response = await self._data_entry(response.prompt)
@@ -291,7 +289,9 @@ class Channel:
             replies = prompt.on_cancel() if prompt.on_cancel else OK
         else:
             handler = prompt.on_timeout if timed_out and prompt.on_timeout else prompt.on_data
-            replies = await self._settle(handler(data))
+            replies = handler(data)
+            if inspect.isawaitable(replies):
+                replies = await self._settle(replies)
         return Response.of(replies)
 
     # -- deep sleep -------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class _Rest(Coroutine[Any, Any, None]):
             waiting = self._first.pop()
             if waiting is not None:
                 return waiting
-            # a bare yield (_in_task) only asked for a task: this step is the loop turn it wanted
+            # a bare yield asks for one turn of the loop: this first step comes a turn later
         return self._coro.send(value)
 
     def throw(self, *exc: Any) -> Any:
