@@ -4,13 +4,18 @@
 The baseline is a minimal responder (this same file run with
 ``--bare-responder``) that answers ``\\r\\nOK\\r\\n`` to every CR it reads. Both
 sides are driven by the same pyserial client, so the ratio simulator/bare shows
-the cost the simulator adds on top of the PTY round trip itself.
+the cost the simulator adds on top of the PTY round trip itself. Both run at
+once and their round trips alternate (bare, simulator, bare...), so a machine
+busy with other work slows both alike and the ratio stays meaningful. The CPU
+time each server spends per round trip (Linux /proc) is reported too: it
+depends far less on the machine's load than the wall-clock figures.
 
 Usage:
     python scripts/bench_latency.py                  # table, profile ec200t
     python scripts/bench_latency.py --json           # machine-readable
     python scripts/bench_latency.py --bare-only      # baseline only
     python scripts/bench_latency.py --profile NAME --iterations 2000
+    python scripts/bench_latency.py --loop uvloop    # the simulator on uvloop
 
 Goals: simulator start-up median under 1 s, and p50 latency within 2.5x of the
 bare responder for every command. They are reported, never enforced: the exit
@@ -189,6 +194,7 @@ class CommandStats:
     p50_us: float
     p99_us: float
     results: Counter[str]
+    cpu_us: float | None = None  # server CPU time per round trip; None off Linux
 
 
 @dataclass
@@ -221,40 +227,78 @@ def round_trip(port: serial.Serial, line: bytes, timeout: float) -> tuple[int, s
     return elapsed, match[1].decode()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_latency(
-    path: str, iterations: int, warmup: int, timeout: float
-) -> dict[str, CommandStats]:
-    stats: dict[str, CommandStats] = {}
-    with serial.Serial(path, baudrate=115200, timeout=timeout) as port:
-        # Turn echo off (the bare responder just says OK), then drop anything
-        # else the server emitted at start-up, such as URCs.
-        round_trip(port, b"ATE0\r", timeout)
+    servers: list[Server], iterations: int, warmup: int, timeout: float
+) -> list[dict[str, CommandStats]]:
+    """Per server, the round trips of every command, taken in turns across the servers."""
+    with ExitStack() as stack:
+        ports = [
+            stack.enter_context(serial.Serial(server.path, baudrate=115200, timeout=timeout))
+            for server in servers
+        ]
+        for port in ports:
+            # Turn echo off (the bare responder just says OK), then drop anything
+            # else the server emitted at start-up, such as URCs.
+            round_trip(port, b"ATE0\r", timeout)
         time.sleep(0.05)
-        port.reset_input_buffer()
+        for port in ports:
+            port.reset_input_buffer()
+        stats: list[dict[str, CommandStats]] = [{} for _ in servers]
         for command in COMMANDS:
             line = command.encode() + b"\r"
-            for _ in range(warmup):
-                round_trip(port, line, timeout)
-            samples: list[float] = []
-            results: Counter[str] = Counter()
+            for port in ports:
+                for _ in range(warmup):
+                    round_trip(port, line, timeout)
+            samples: list[list[float]] = [[] for _ in servers]
+            results: list[Counter[str]] = [Counter() for _ in servers]
+            cpu_before = [cpu_seconds(server.proc.pid) for server in servers]
             for _ in range(iterations):
-                elapsed_ns, result = round_trip(port, line, timeout)
-                samples.append(elapsed_ns / 1000)
-                results[result] += 1
-            samples.sort()
-            stats[command] = CommandStats(percentile(samples, 50), percentile(samples, 99), results)
+                for i, port in enumerate(ports):
+                    elapsed_ns, result = round_trip(port, line, timeout)
+                    samples[i].append(elapsed_ns / 1000)
+                    results[i][result] += 1
+            for i, server in enumerate(servers):
+                before, after = cpu_before[i], cpu_seconds(server.proc.pid)
+                cpu = None if before is None or after is None else (after - before) * 1e6
+                samples[i].sort()
+                stats[i][command] = CommandStats(
+                    percentile(samples[i], 50),
+                    percentile(samples[i], 99),
+                    results[i],
+                    None if cpu is None else cpu / iterations,
+                )
     return stats
 
 
-def bench_side(make_argv: Callable[[str], list[str]], args: argparse.Namespace) -> SideResult:
-    """Measure start-up over separate spawns, then latency on one more."""
-    startup: list[float] = []
+def startup_runs(make_argv: Callable[[str], list[str]], args: argparse.Namespace) -> list[float]:
+    """Start-up time over separate spawns."""
+    runs: list[float] = []
     for _ in range(args.startup_runs):
         with Server(make_argv, args.ready_timeout) as server:
-            startup.append(server.startup_s)
-    with Server(make_argv, args.ready_timeout) as server:
-        commands = measure_latency(server.path, args.iterations, args.warmup, args.timeout)
-    return SideResult(startup, commands)
+            runs.append(server.startup_s)
+    return runs
+
+
+def bench(
+    sides: list[Callable[[str], list[str]]], args: argparse.Namespace
+) -> list[SideResult]:
+    """Start-up of each side, then latency with every side running and taking turns."""
+    startups = [startup_runs(make_argv, args) for make_argv in sides]
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(Server(make_argv, args.ready_timeout)) for make_argv in sides
+        ]
+        commands = measure_latency(servers, args.iterations, args.warmup, args.timeout)
+    return [SideResult(runs, cmds) for runs, cmds in zip(startups, commands, strict=True)]
 
 
 # --------------------------------------------------------------------------- #
@@ -280,6 +324,7 @@ def side_json(side: SideResult) -> dict[str, Any]:
             cmd: {
                 "p50_us": st.p50_us,
                 "p99_us": st.p99_us,
+                "cpu_us": st.cpu_us,
                 "results": dict(st.results),
             }
             for cmd, st in side.commands.items()
@@ -311,6 +356,7 @@ def report_json(args: argparse.Namespace, bare: SideResult, sim: SideResult | No
     return json.dumps(
         {
             "profile": args.profile,
+            "loop": args.loop,
             "iterations": args.iterations,
             "warmup": args.warmup,
             "startup_runs": args.startup_runs,
@@ -324,9 +370,13 @@ def report_json(args: argparse.Namespace, bare: SideResult, sim: SideResult | No
     )
 
 
+def _cpu(stats: CommandStats) -> str:
+    return "-" if stats.cpu_us is None else f"{stats.cpu_us:.0f}"
+
+
 def report_table(args: argparse.Namespace, bare: SideResult, sim: SideResult | None) -> str:
     out = [
-        f"modemsim latency benchmark: profile {args.profile}, "
+        f"modemsim latency benchmark: profile {args.profile}, loop {args.loop}, "
         f"{args.iterations} iterations + {args.warmup} warm-up per command",
         "",
         f"start-up, median of {args.startup_runs} (spawn to ready line):",
@@ -338,22 +388,28 @@ def report_table(args: argparse.Namespace, bare: SideResult, sim: SideResult | N
             f"  simulator       {sim.startup_median_s * 1000:8.1f} ms"
             f"   (goal {STARTUP_GOAL_S * 1000:.0f} ms: {met})"
         )
-    out += ["", "round trip, microseconds (send line + CR until final result):"]
+    out += [
+        "",
+        "round trip, microseconds (send line + CR until final result; cpu: the server's",
+        "CPU time per round trip):",
+    ]
 
     width = max(len(cmd) for cmd in COMMANDS)
-    header = f"  {'command':<{width}}  {'bare p50':>9} {'bare p99':>9}"
+    header = f"  {'command':<{width}}  {'bare p50':>9} {'bare p99':>9} {'cpu':>6}"
     if sim:
-        header += f"  {'sim p50':>9} {'sim p99':>9}  {'p50 x':>6} {'p99 x':>6}  sim result"
+        header += (
+            f"  {'sim p50':>9} {'sim p99':>9} {'cpu':>6}  {'p50 x':>6} {'p99 x':>6}  sim result"
+        )
     out.append(header)
     ratio = ratios(bare, sim) if sim else None
     for cmd in COMMANDS:
         b = bare.commands[cmd]
-        row = f"  {cmd:<{width}}  {b.p50_us:9.1f} {b.p99_us:9.1f}"
+        row = f"  {cmd:<{width}}  {b.p50_us:9.1f} {b.p99_us:9.1f} {_cpu(b):>6}"
         if sim is not None and ratio is not None:
             s = sim.commands[cmd]
             results = ", ".join(f"{k} x{v}" for k, v in s.results.most_common())
             row += (
-                f"  {s.p50_us:9.1f} {s.p99_us:9.1f}"
+                f"  {s.p50_us:9.1f} {s.p99_us:9.1f} {_cpu(s):>6}"
                 f"  {ratio[cmd]['p50']:6.2f} {ratio[cmd]['p99']:6.2f}  {results}"
             )
         out.append(row)
@@ -412,6 +468,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="seconds to wait for a ready line (default: %(default)s)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop", "auto"),
+        default="asyncio",
+        help="the simulator's event loop, as `modemsim run --loop` (default: %(default)s)",
+    )
     parser.add_argument("--bare-only", action="store_true", help="measure only the bare responder")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--bare-responder", action="store_true", help=argparse.SUPPRESS)
@@ -436,11 +498,13 @@ def main(argv: list[str] | None = None) -> int:
             args.profile,
             "--data-dir",
             data_dir,
+            "--loop",
+            args.loop,
         ]
 
     try:
-        bare = bench_side(bare_argv, args)
-        sim = None if args.bare_only else bench_side(sim_argv, args)
+        bare, *rest = bench([bare_argv] if args.bare_only else [bare_argv, sim_argv], args)
+        sim = rest[0] if rest else None
     except (BenchError, serial.SerialException) as exc:
         print(f"bench_latency: {exc}", file=sys.stderr)
         return 2

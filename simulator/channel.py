@@ -5,9 +5,10 @@ line discipline, the execution of its command lines and the URCs held back for i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulator.at.command import Command
 from simulator.at.dispatcher import Context
@@ -57,7 +58,8 @@ class Channel:
         self.settings: LineSettings = module.saved_line_settings()
         self.line = self._new_line()
         self._held: list[tuple[Urc, Data | None]] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task | None = None  # the line that is waiting on something
+        self._receiving = False  # inside receive(): lines start at once (see _on_line)
         self.closed = False
         self.last_input = module.clock.now()  # module time of the host's last byte
 
@@ -71,7 +73,11 @@ class Channel:
         if self.module.booting or self.module.faults.stalled:
             return  # the UART is not listening until the firmware is up (or unstuck)
         self.last_input = self.module.clock.now()
-        self.line.feed(data)
+        self._receiving = True
+        try:
+            self.line.feed(data)
+        finally:
+            self._receiving = False
 
     def write(self, data: bytes) -> None:
         if data and not self.closed:
@@ -137,7 +143,32 @@ class Channel:
 
     # -- command lines ----------------------------------------------------------------------
     def _on_line(self, body: str | None) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run_line(body))
+        """Run a line the host just typed at once, up to its first wait: most commands never
+        wait and answer without a trip through the event loop. A line that waits goes on as a
+        task; so does one started elsewhere (the backlog after a task, a wake-up), as always."""
+        loop = asyncio.get_running_loop()
+        if not self._receiving:
+            self._task = loop.create_task(self._run_line(body))
+            return
+        self._task = None
+        line = self._run_line(body)
+        try:
+            waiting = line.send(None)
+        except StopIteration:
+            return
+        self._task = loop.create_task(_Rest(line, waiting))
+
+    async def _settle(self, replies: Awaitable[Any]) -> Any:
+        """Await what a handler returned inside the line's task (its coroutine may use
+        asyncio.timeout or current_task), never in the eager start of _on_line."""
+        if self._task is None or asyncio.current_task() is not self._task:
+            try:
+                await asyncio.sleep(0)  # the line goes on as a task (see _Rest.send)
+            except BaseException:  # cancelled on the way (power loss): the handler never starts
+                if inspect.iscoroutine(replies):
+                    replies.close()
+                raise
+        return await replies
 
     async def _run_line(self, body: str | None) -> None:
         final: Final = ERROR
@@ -195,7 +226,8 @@ class Channel:
         typed = "AT" + body
         self.module.log.emit("command", channel=self.name, line=typed)
         async with self.module.busy:
-            forced = await self.module.faults.on_command(typed)
+            faults = self.module.faults
+            forced = await faults.on_command(typed) if faults.rules else None
             if forced is not None:
                 self.write(self._render(forced.lines))
                 return forced.final or OK
@@ -217,7 +249,10 @@ class Channel:
             return Response(final=ERROR)
         ctx = Context(command, self)
         try:
-            response = Response.of(await module.dispatcher.call(handler, ctx))
+            replies = module.dispatcher.call(handler, ctx)
+            if inspect.isawaitable(replies):
+                replies = await self._settle(replies)
+            response = Response.of(replies)
             self.write(self._render(response.lines))
             while response.prompt is not None:
                 response = await self._data_entry(response.prompt)
@@ -255,8 +290,8 @@ class Channel:
         else:
             handler = prompt.on_timeout if timed_out and prompt.on_timeout else prompt.on_data
             replies = handler(data)
-            if asyncio.iscoroutine(replies):
-                replies = await replies
+            if inspect.isawaitable(replies):
+                replies = await self._settle(replies)
         return Response.of(replies)
 
     # -- deep sleep -------------------------------------------------------------------------
@@ -301,3 +336,30 @@ class Channel:
         if self._task and not self._task.done():
             self._task.cancel()
 
+
+class _Rest(Coroutine[Any, Any, None]):
+    """The rest of a coroutine started by hand, as a task runs it: the first step hands the
+    task what the coroutine waits on; every later send or throw (a cancellation, even one
+    before that first step) goes to the coroutine, so its `finally` and `async with` unwind."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting: Any):
+        self._coro = coro
+        self._first: list[Any] = [waiting]
+
+    def send(self, value: Any) -> Any:
+        if self._first:
+            waiting = self._first.pop()
+            if waiting is not None:
+                return waiting
+            # a bare yield asks for one turn of the loop: this first step comes a turn later
+        return self._coro.send(value)
+
+    def throw(self, *exc: Any) -> Any:
+        self._first.clear()
+        return self._coro.throw(*exc)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, Any, None]:  # the ABC asks for it; tasks use send
+        return self._coro.__await__()

@@ -20,6 +20,7 @@ class Lab(Subsystem):
     """Commands that exist only to put the channel through its paces."""
 
     name = "lab"
+    tasks: list[asyncio.Task | None] = []
 
     @command("+SLOW", EXEC)
     async def slow(self) -> Replies:
@@ -31,6 +32,11 @@ class Lab(Subsystem):
     def send(self, length: int | None = None) -> Replies:
         return Prompt(on_data=lambda data: [Info.of("+GOT", len(data), data.decode())],
                       length=length)
+
+    @command("+WHERE", EXEC)
+    async def where(self) -> Replies:
+        self.tasks.append(asyncio.current_task())  # the task a handler's coroutine runs in
+        return None
 
     @command("+BROKEN", EXEC)
     def broken(self) -> Replies:
@@ -104,3 +110,44 @@ def test_a_handler_bug_is_an_error_reply_and_the_channel_lives_on(lab) -> None:
         return b"".join(writes)
 
     assert asyncio.run(run()) == b"\r\nERROR\r\n\r\nOK\r\n"
+
+
+def test_a_line_that_never_waits_is_answered_within_the_read(lab) -> None:
+    async def run() -> list[bytes]:
+        module, writes = await lab()
+        module.channels[0].receive(b"AT\rAT+CMEE=1\r" + b"AT\r" * 3000)  # far past recursion
+        return writes  # no turn of the event loop in between
+
+    writes = asyncio.run(run())
+    assert b"".join(writes) == b"\r\nOK\r\n" * 3002
+
+
+def test_a_coroutine_handler_runs_in_a_task_of_its_own(lab) -> None:
+    async def run() -> tuple[asyncio.Task | None, asyncio.Task | None]:
+        module, writes = await lab()
+        Lab.tasks = []
+        module.channels[0].receive(b"AT+WHERE\r")  # received inside this (the test's) task
+        await until(writes, b"OK\r\n")
+        return asyncio.current_task(), Lab.tasks[0]
+
+    mine, handler = asyncio.run(run())
+    assert handler is not None and handler is not mine
+
+
+@pytest.mark.parametrize("turns", [0, 3])
+def test_power_loss_unwinds_a_waiting_line(lab, turns: int) -> None:
+    """Cut the power right after a waiting line started (before its task first ran, or
+    while it waits): it never answers, and the module's command lock is free again."""
+    async def run() -> tuple[bool, bytes]:
+        module, writes = await lab()
+        module.channels[0].receive(b"AT+SLOW\r")
+        assert module.busy.locked()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        module.power_loss()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return module.busy.locked(), b"".join(writes)
+
+    locked, wire = asyncio.run(run())
+    assert not locked and b"line one" not in wire and b"OK" not in wire

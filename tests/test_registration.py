@@ -82,6 +82,7 @@ def test_denied(modem, sim, tmp_path, family, cmd, n, denied):
                 _tail(family))
     at(port, f"AT{cmd}={n}")
     at(port, "AT+CFUN=0")
+    until(port, f"{cmd}{SEP[family]}0")  # URCs held by AT+CFUN=0 out before AT+CFUN=1 runs
     at(port, "AT+CFUN=1")
     got = until(port, denied)
     assert urcs(got, cmd)[-2:] == [f"{cmd}{SEP[family]}2", denied]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,15 +65,15 @@ class Dispatcher:
             handler = self._table.get(("S", cmd.kind))  # one handler serves every S-register
         return handler
 
-    async def call(self, handler: Handler, ctx: Context) -> Replies:
+    def call(self, handler: Handler, ctx: Context) -> Replies | Awaitable[Replies]:
+        """The handler's replies; a coroutine handler's awaitable, for the caller to await."""
         try:
             args = bind(handler, ctx)
         except AtError as error:
             # a subsystem may answer bad arguments its own way (QI commands: ERROR + 552)
             hook = getattr(getattr(handler, "__self__", None), "bind_error", None)
             raise (hook(ctx, error) if hook else error) from None
-        result = handler(*args)
-        return await result if inspect.isawaitable(result) else result
+        return handler(*args)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,11 @@ class Formatter:
         """
         if not lines:
             return b""
-        out = bytearray(s.eol if s.verbose else b"")
+        eol = s.eol
+        out = bytearray(eol if s.verbose else b"")
         for i, line in enumerate(lines):
             out += line.payload if isinstance(line, Data) else self.info(line).encode("latin-1")
-            out += s.eol
+            out += eol
             if i == 0:
                 out += b"".join(self.urc(urc, s) for urc in inside)
         return bytes(out)
@@ -95,8 +96,9 @@ class Formatter:
 
     @staticmethod
     def _wrap(text: str, s: LineSettings) -> bytes:
-        body = text.encode("latin-1") + s.eol
-        return s.eol + body if s.verbose else body
+        eol = s.eol
+        body = text.encode("latin-1") + eol
+        return eol + body if s.verbose else body
 
 
 def _field(value: int | str | None) -> str:

@@ -43,6 +43,8 @@ class LineDiscipline:
         self._specials: tuple[int, int, re.Pattern[bytes]] | None = None
         self._echoed = bytearray()  # echo of one fed chunk, written in one go
         self._on_line = on_line
+        self._lines: list[str | None] = []  # a line assembled, handed over after its chunk
+        self._delivering = False
         self.mode = Mode.COMMAND
         self._line = bytearray()
         self._overflow = False
@@ -143,6 +145,23 @@ class LineDiscipline:
             self._feed(data)
         finally:
             self._flush_echo()
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand the assembled line over once the rest of its chunk waits in the backlog.
+
+        A command that finishes at once calls done(), which feeds the backlog and may assemble
+        the next line: that one is left for this loop rather than nested (a host may type
+        ahead many lines in one write).
+        """
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while self._lines:
+                self._on_line(self._lines.pop())
+        finally:
+            self._delivering = False
 
     def _flush_echo(self) -> None:
         if self._echoed:
@@ -226,7 +245,7 @@ class LineDiscipline:
         if overflow:
             self.mode = Mode.BUSY
             self._flush_echo()
-            self._on_line(None)
+            self._lines.append(None)
             return
         self._previous = line[start + 2:].decode("latin-1")
         self._dispatch(self._previous)
@@ -234,7 +253,7 @@ class LineDiscipline:
     def _dispatch(self, body: str) -> None:
         self.mode = Mode.BUSY
         self._flush_echo()  # the echo always precedes the response
-        self._on_line(body)
+        self._lines.append(body)
 
     def _data_byte(self, byte: int) -> None:
         if self._want is None:

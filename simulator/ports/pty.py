@@ -36,9 +36,10 @@ class PtyPort:
                 link.unlink()
             link.symlink_to(self.path)
         self._queue = bytearray()
+        self._answer: bytearray | None = None  # what the read being handled makes us write
         self._loop = asyncio.get_running_loop()
         self._reading = False
-        flow = FlowControl(lambda: len(self._queue), self._pause_reading, self._resume_reading)
+        flow = FlowControl(self._pending, self._pause_reading, self._resume_reading)
         self.channel: Channel = module.attach("pty", self._write, flow)
         self._resume_reading()
 
@@ -59,10 +60,28 @@ class PtyPort:
             return
         except OSError:
             return  # EIO cannot happen while we hold the slave; anything else is transient
-        if data:
+        if not data:
+            return
+        # Echo, response lines and the final result of a line answered at once leave in one
+        # write: one system call, and one wake-up for the host waiting on its answer.
+        self._answer = bytearray()
+        try:
             self.channel.receive(data)
+        finally:
+            answer, self._answer = self._answer, None
+            if answer:
+                self._send(bytes(answer))
+
+    def _pending(self) -> int:
+        return len(self._queue) + len(self._answer or b"")
 
     def _write(self, data: bytes) -> None:
+        if self._answer is not None:
+            self._answer += data
+        else:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
         if not self._queue:
             try:
                 sent = os.write(self.master, data)
