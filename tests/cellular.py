@@ -34,20 +34,9 @@ def boot(sim, profile: str, tail: bytes, *extra: str, echo: bool = False, **kwar
     return port
 
 
-FINAL_LINE = re.compile(rb"\r\n(OK|ERROR|NO CARRIER|\+CM[ES] ERROR: [^\r]*)\r\n")
-
-
 def at(port: Port, line: str, timeout: float = 10.0) -> bytes:
-    """Send a command line; return what arrived up to its final result, leaving any URC that
-    followed it in the buffer for the next read."""
-    port.write(line.encode("latin-1") + b"\r")
-    deadline = time.monotonic() + timeout
-    while (match := FINAL_LINE.search(port.buffer)) is None:
-        assert time.monotonic() < deadline, f"no final result; got {bytes(port.buffer)!r}"
-        port.buffer += port.port.read(port.port.in_waiting or 1)
-    data = bytes(port.buffer[:match.end()])
-    del port.buffer[:match.end()]
-    return data
+    """Send a command line (latin-1); what arrived up to its final result."""
+    return port.command(line.encode("latin-1"), timeout)
 
 
 def stat_of(port: Port, cmd: str) -> int:

@@ -16,8 +16,8 @@ from pathlib import Path
 import serial
 
 ROOT = Path(__file__).resolve().parent.parent
-FINAL = re.compile(rb"\r\n(OK|ERROR|\+CME ERROR: [^\r]*|\+CMS ERROR: [^\r]*)\r\n$")
-NUMERIC_FINAL = re.compile(rb"(^|\n)\d\r$")  # ATV0: "0<CR>" at the start of a line
+FINAL = re.compile(rb"\r\n(OK|ERROR|NO CARRIER|\+CM[ES] ERROR: [^\r]*)\r\n")
+NUMERIC_FINAL = re.compile(rb"(^|\n)\d\r")  # ATV0: "0<CR>" at the start of a line
 
 
 class Sim:
@@ -83,11 +83,19 @@ class Port:
         return self.read_until(lambda b: b.endswith(tail), timeout)
 
     def command(self, line: bytes | str, timeout: float = 10.0, final: re.Pattern = FINAL) -> bytes:
-        """Send one line (CR added) and return everything up to its final result."""
+        """Send one line (CR added); return what arrived up to its final result, leaving what
+        followed it (a URC released after the result) in the buffer for the next read."""
         if isinstance(line, str):
             line = line.encode()
         self.write(line + b"\r")
-        return self.read_until(lambda b: bool(final.search(b)), timeout)
+        deadline = time.monotonic() + timeout
+        while (match := final.search(self.buffer)) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no final result; got {bytes(self.buffer)!r}")
+            self.buffer += self.port.read(self.port.in_waiting or 1)
+        data = bytes(self.buffer[:match.end()])
+        del self.buffer[:match.end()]
+        return data
 
     def quiet_for(self, seconds: float) -> bytes:
         """Whatever arrives in the next `seconds` (for checking that nothing does)."""

@@ -9,7 +9,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from cellular import FINAL_LINE
+from modem import FINAL
 
 from simulator import profile as profiles
 from simulator.clock import Clock
@@ -42,7 +42,7 @@ class Host:
         self.channel.receive(line.encode() + b"\r")
 
         def final() -> int | None:
-            match = FINAL_LINE.search(self.out)
+            match = FINAL.search(self.out)
             return match.end() if match else None
 
         return self._take(await self._wait(final))
