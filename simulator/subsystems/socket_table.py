@@ -2,9 +2,10 @@
 bounded receive buffers, send accounting, and the three ways received data reaches the host
 (buffered for a read command, pushed in URCs, or raw in transparent mode).
 
-Family-neutral on purpose: the Quectel AT+QI* handlers (qi_sockets.py) drive it through
-`SocketEvents`, which renders URCs in the family's spelling; other stacks (M66 AT+QI* of the GSM
-era, Neoway AT+TCPSETUP) can drive the same table with their own events.
+Family-neutral on purpose: the Quectel AT+QI* and AT+QSSL* handlers (socket_commands.py) drive
+it through `SocketEvents`, which renders URCs in the spelling of the commands that opened each
+socket; other stacks (M66 AT+QI* of the GSM era, Neoway AT+TCPSETUP) can drive the same table
+with their own events.
 
 Data is never dropped silently. A stream socket's receive buffer is bounded: when it is full the
 host socket stops reading and TCP flow control holds the peer. Pushed data and transparent data
@@ -102,8 +103,10 @@ class Socket:
     """One connection ID: its host socket, its buffers and counters, and its data paths."""
 
     def __init__(self, table: SocketTable, sid: int, service: Service, cid: int, host: str,
-                 port: int, local_port: int, access: Access, server_id: int = 0):
+                 port: int, local_port: int, access: Access, server_id: int = 0,
+                 events: SocketEvents | None = None):
         self.table = table
+        self.events = events or table.events  # the dialect that opened it tells its news
         self.id = sid
         self.service = service
         self.cid = cid
@@ -171,7 +174,7 @@ class Socket:
         elif self.access is Access.PUSH and self.unread:
             self._pump_push()  # "closed" follows the last pushed data
         else:
-            self.table.events.closed(self)
+            self.events.closed(self)
 
     def writable(self) -> None:
         if self._port is not None:
@@ -186,7 +189,7 @@ class Socket:
         if self.access is Access.BUFFER:
             if not self.announced:
                 self.announced = True
-                self.table.events.announce(self)
+                self.events.announce(self)
         elif self.access is Access.PUSH:
             self._pump_push()
         else:
@@ -217,7 +220,7 @@ class Socket:
         if isinstance(self.link, TcpConnection) and len(self.rx) < self.table.recv_buffer:
             self.link.resume()
         if self.peer_gone and not self.unread:
-            self.table.events.emptied(self)
+            self.events.emptied(self)
 
     def _pump_push(self) -> None:
         if self._pumping:
@@ -228,17 +231,17 @@ class Socket:
                 if self.service is Service.UDP_SERVICE:
                     item = self.read_datagram()
                     assert item is not None
-                    self.table.events.push(self, item[0], item[1])
+                    self.events.push(self, item[0], item[1])
                 else:
                     data = self._take(self.table.push_chunk)
-                    self.table.events.push(self, data, None)
+                    self.events.push(self, data, None)
                     self._consumed(len(data))
         finally:
             self._pumping = False
         if self.access is Access.PUSH and self.unread:
             self.table.when_host_ready(self._pump_push)
         elif self.access is Access.PUSH and self.peer_gone and self.state is State.CLOSING:
-            self.table.events.closed(self)
+            self.events.closed(self)
 
     # -- transparent mode (simulator.line.online.DataLink) ----------------------------------------
     def go_online(self, port: OnlinePort) -> None:
@@ -272,7 +275,7 @@ class Socket:
         """Host bytes in transparent mode, sent in packets of the configured size; a partial
         packet waits the configured time for more."""
         self.tx_total += len(data)
-        size, wait = self.table.events.packet()
+        size, wait = self.events.packet()
         if self._out:
             self._out += data
             data, self._out = bytes(self._out), bytearray()
@@ -308,7 +311,7 @@ class Socket:
         if self.unread:
             self._arrived()
         if self.peer_gone:
-            self.table.events.closed(self)
+            self.events.closed(self)
 
     @property
     def online(self) -> bool:
@@ -415,10 +418,12 @@ class SocketTable:
         return next((i for i in reversed(self.ids) if i not in self.sockets), None)
 
     def reserve(self, sid: int, service: Service, cid: int, host: str, port: int,
-                local_port: int, access: Access, server_id: int = 0) -> Socket:
+                local_port: int, access: Access, server_id: int = 0,
+                events: SocketEvents | None = None) -> Socket:
         if sid in self.sockets:
             raise SocketError("socket_used")
-        sock = Socket(self, sid, service, cid, host, port, local_port, access, server_id)
+        sock = Socket(self, sid, service, cid, host, port, local_port, access, server_id,
+                      events)
         self.sockets[sid] = sock
         return sock
 
