@@ -11,6 +11,7 @@ FCM360W's AT+QSSL* commands (ssl_sockets.py) open sockets in it too.
 from __future__ import annotations
 
 import binascii
+from collections.abc import Awaitable
 from typing import Any
 
 from simulator.at.command import Bare
@@ -99,7 +100,7 @@ class QiSockets(SocketCommands):
                        "(0-2)")
 
     @command("+QIOPEN", WRITE)
-    async def qiopen(self, *args: Any) -> Replies:
+    def qiopen(self, *args: Any) -> Replies | Awaitable[Replies]:
         self._start()
         fields = list(args)
         if self.config.get("context_param", True):
@@ -125,7 +126,7 @@ class QiSockets(SocketCommands):
             raise self.fail("invalid_param")
         sock = self._reserve(sid, service, cid, host, 0 if server else port, local_port,
                              Access(access))
-        return await self._open(sock)
+        return self._open(sock)
 
     # -- AT+QICLOSE -------------------------------------------------------------------------------
     @command("+QICLOSE", TEST)

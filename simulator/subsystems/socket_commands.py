@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import cached_property
 from typing import Any
 
@@ -152,15 +152,19 @@ class SocketCommands(QiSubsystem):
         sock.guard = Duration.parse(self.config.get("escape_guard", "1s"))
         return sock
 
-    async def _open(self, sock: Socket) -> Replies:
-        """Transparent: connect now, CONNECT or ERROR. Else OK now and the URC when done."""
+    def _open(self, sock: Socket) -> Replies | Awaitable[Replies]:
+        """Transparent: connect now, CONNECT or ERROR. Else OK now and the URC when done
+        (answered without a task: an open is the most frequent command of socket firmware)."""
         if sock.access is Access.TRANSPARENT:
-            error = await self._establish(sock)
-            if error:
-                raise self.fail(error)
-            return online(sock)
+            return self._open_online(sock)
         self._spawn(self._open_later(sock))
         return None
+
+    async def _open_online(self, sock: Socket) -> Replies:
+        error = await self._establish(sock)
+        if error:
+            raise self.fail(error)
+        return online(sock)
 
     async def _open_later(self, sock: Socket) -> None:
         error = await self._establish(sock)

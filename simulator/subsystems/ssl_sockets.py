@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable
 from functools import cached_property
 from typing import Any
 
@@ -66,8 +67,8 @@ class SslSockets(SocketCommands):
                        Quoted("<server_address>"), "<server_port>", "(0-2)")
 
     @command("+QSSLOPEN", WRITE)
-    async def qsslopen(self, ctx_id: int, sid: int, host: Any, port: int,
-                       access: int = 0) -> Replies:
+    def qsslopen(self, ctx_id: int, sid: int, host: Any, port: int,
+                 access: int = 0) -> Replies | Awaitable[Replies]:
         self._start()
         sid = self._id(sid)
         if (not isinstance(host, str) or isinstance(host, Bare) or not host
@@ -77,7 +78,7 @@ class SslSockets(SocketCommands):
         sock = self._reserve(sid, Service.TCP, self.bearer.default, host, port, 0,
                              Access(access))
         self.contexts[sid] = ctx_id
-        return await self._open(sock)
+        return self._open(sock)
 
     def _open_limit(self) -> float:
         return super()._open_limit() + Duration.parse(
