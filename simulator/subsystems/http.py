@@ -20,12 +20,11 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from simulator.at.command import Arg
 from simulator.at.dispatcher import EXEC, TEST, WRITE, command
 from simulator.at.errors import AtError
 from simulator.at.replies import Data, Info, Prompt, Quoted, Replies
+from simulator.lazy import lazy
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.files import ModuleFiles
 from simulator.subsystems.keyed import KEY_SCHEMA, KeyTable, to_str
@@ -33,9 +32,10 @@ from simulator.subsystems.ssl_contexts import SslContexts
 from simulator.subsystems.timing import within
 from simulator.subsystems.uplink import carried, uplink
 from simulator.world.disk import DiskError
-from simulator.world.http import RoutedTransport, failure
 from simulator.world.tls import TlsError, client_context
 
+httpx = lazy("httpx")
+http = lazy("simulator.world.http")  # requests: httpx over routed connections
 _CHUNK = 65536
 
 
@@ -305,7 +305,7 @@ class HttpClient(Subsystem):
         except AtError:
             self._failed(prefix, "param", "bad request header")
             return
-        client = httpx.AsyncClient(transport=RoutedTransport(self.m, tls))
+        client = httpx.AsyncClient(transport=http.RoutedTransport(self.m, tls))
         try:
             follow = self.config.get("follow_redirects", False)
             got = await within(self.m.clock, client.send(request, stream=True,
@@ -316,7 +316,7 @@ class HttpClient(Subsystem):
             return
         except (httpx.HTTPError, OSError) as exc:
             await client.aclose()
-            self._failed(prefix, failure(exc), repr(exc))
+            self._failed(prefix, http.failure(exc), repr(exc))
             return
         length = got.headers.get("content-length")
         response = Response(got.status_code, got.reason_phrase, got.http_version,
@@ -331,7 +331,7 @@ class HttpClient(Subsystem):
                 response.body += part
                 response.changed.set()
         except (httpx.HTTPError, OSError) as exc:
-            response.error = failure(exc)
+            response.error = http.failure(exc)
         finally:
             response.done = True
             response.changed.set()

@@ -15,12 +15,13 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.at.command import Arg, Raw
 from simulator.at.dispatcher import READ, TEST, WRITE, command
 from simulator.at.errors import AtError
 from simulator.at.replies import Info, Prompt, Quoted, Replies
+from simulator.lazy import lazy
 from simulator.subsystems.base import Subsystem
 from simulator.subsystems.keyed import KEY_SCHEMA, KeyTable, to_int, to_str
 from simulator.subsystems.ssl_contexts import SslContexts
@@ -28,8 +29,12 @@ from simulator.subsystems.timing import within
 from simulator.subsystems.uplink import carried, uplink
 from simulator.world import aliyun
 from simulator.world.dial import DialError, dial
-from simulator.world.mqtt import Session, Will
 from simulator.world.tls import TlsError, client_context, server_name
+
+if TYPE_CHECKING:
+    from simulator.world.mqtt import Session
+
+world_mqtt = lazy("simulator.world.mqtt")  # paho-mqtt, loaded at the first AT+QMTOPEN
 
 
 class State(IntEnum):
@@ -217,7 +222,7 @@ class Mqtt(Subsystem):
             return
         finally:
             client.opening = False
-        client.session = Session(_Events(self, client), reader, writer, self._every)
+        client.session = world_mqtt.Session(_Events(self, client), reader, writer, self._every)
         client.host, client.port, client.state = host, port, State.INITIALIZING
         self.m.log.emit("mqtt-open", client=client.idx, host=host, port=port)
         self.m.urc(Info.of("+QMTOPEN", client.idx, self._result("ok")))
@@ -319,7 +324,7 @@ class Mqtt(Subsystem):
         will = None
         if self._setting(client, "will", 0):
             flag, qos, retain, topic, text = client.cfg.get("will")
-            will = Will(topic, text.encode("latin-1"), qos, bool(retain))
+            will = world_mqtt.Will(topic, text.encode("latin-1"), qos, bool(retain))
         timeout = self._setting(client, "timeout", 0, 5)
         try:
             await uplink(self.m)
