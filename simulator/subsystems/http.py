@@ -99,7 +99,9 @@ class HttpClient(Subsystem):
         self.task, self.response = None, None
 
     def _busy(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """A request is under way: its result line is not out yet. From then on the host may
+        read the body or start the next request (which drops what is left of this one)."""
+        return self.task is not None and not self.task.done() and self.response is None
 
     def error(self, what: str) -> AtError:
         return AtError(self.code(what))
@@ -282,7 +284,7 @@ class HttpClient(Subsystem):
         return client_context(ssl.settings(values[0], values[1] if len(values) > 1 else 0))
 
     def _start(self, method: str, prefix: str, body: bytes | None, rsptime: int) -> None:
-        self.response = None
+        self._stop()
         self.task = asyncio.get_running_loop().create_task(
             self._run(method, prefix, body, rsptime))
 
