@@ -1,7 +1,7 @@
 """BC660K HTTP(S) beyond the document's flows, end to end over the PTY against local servers:
 requests that leave PSM (OK, then EXIT PSM and +CSCON: 1, then the result, as the wake-up
 rows show), a read of a body already in the module that does not, the error numbers a failed
-request reports, and server authentication once the host asks for it."""
+request reports, and server authentication and SNI once the host asks for them."""
 
 from __future__ import annotations
 
@@ -115,7 +115,10 @@ def test_failed_requests_report_the_family_error_numbers(sim, tmp_path) -> None:
 
 
 def test_https_checks_the_server_once_seclevel_asks(sim, tmp_path, pki, web) -> None:
-    server = WebServer(pki.server_context())
+    names: list[str | None] = []  # what each client hello named (SNI), None: nothing
+    context = pki.server_context()
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server = WebServer(context)
     web.append(server)
     server.replies["/push"] = Reply(200, b"ok")
     con, _ = start(sim, tmp_path, f"{HOST}:443=127.0.0.1:{server.port}")
@@ -138,3 +141,4 @@ def test_https_checks_the_server_once_seclevel_asks(sim, tmp_path, pki, web) -> 
         assert get() == result
     assert [server.request().path for _ in range(2)] == ["/push", "/push"]
     assert server.seen.empty()  # the handshake the module refused sent no request
+    assert names == [None, HOST, HOST]  # "sni" is 0 until the host sets it

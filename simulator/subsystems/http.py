@@ -276,12 +276,14 @@ class HttpClient(Subsystem):
         headers = [(n, v) for n, v in headers if n.lower() not in names] + self.headers
         return httpx.Request(method, url, headers=headers, content=body)
 
-    def _tls(self) -> Any:
+    def _tls(self) -> tuple[Any, bool]:
+        """The TLS client an https URL uses (None for http) and whether it sends SNI."""
         if httpx.URL(self.url).scheme != "https":
-            return None
+            return None, False
         values = self._role("ssl_context", [0])
         ssl = self.m.get(SslContexts)
-        return client_context(ssl.settings(values[0], values[1] if len(values) > 1 else 0))
+        settings = ssl.settings(values[0], values[1] if len(values) > 1 else 0)
+        return client_context(settings), settings.sni
 
     def _start(self, method: str, prefix: str, body: bytes | None, rsptime: int) -> None:
         self._stop()
@@ -295,14 +297,14 @@ class HttpClient(Subsystem):
                 self._failed(prefix, "deactivated", "PDP context not active")
                 return
             request = self._request(method, body)
-            tls = self._tls()
+            tls, sni = self._tls()
         except TlsError as exc:
             self._failed(prefix, "tls", str(exc))
             return
         except AtError:
             self._failed(prefix, "param", "bad request header")
             return
-        client = httpx.AsyncClient(transport=RoutedTransport(self.m, tls))
+        client = httpx.AsyncClient(transport=RoutedTransport(self.m, tls, sni))
         try:
             follow = self.config.get("follow_redirects", False)
             got = await within(self.m.clock, client.send(request, stream=True,
