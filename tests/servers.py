@@ -225,8 +225,9 @@ class Seen:
 
 
 class WebServer:
-    """A threaded HTTP (or HTTPS) server: `replies[path]` is what it answers, every request
-    it got lands in `seen`. Raw header lines are written as given (order and case kept)."""
+    """A threaded HTTP (or HTTPS) server: `replies[path]` is what it answers (or
+    `replies["METHOD path"]`, for that method only), every request it got lands in `seen`.
+    Raw header lines are written as given (order and case kept)."""
 
     def __init__(self, tls: ssl.SSLContext | None = None):
         self.replies: dict[str, Reply] = {}
@@ -245,7 +246,9 @@ class WebServer:
                 name = getattr(self.connection, "server_hostname", None)
                 outer.seen.put(Seen(self.command, self.path, dict(self.headers.items()), body,
                                     name))
-                reply = outer.replies.get(self.path.split("?")[0], Reply(404, b"not here"))
+                path = self.path.split("?")[0]
+                reply = outer.replies.get(f"{self.command} {path}") or \
+                    outer.replies.get(path, Reply(404, b"not here"))
                 if reply.delay:
                     time.sleep(reply.delay)
                 head = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}"]

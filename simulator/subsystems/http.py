@@ -104,7 +104,9 @@ class HttpClient(Subsystem):
         self.task, self.response = None, None
 
     def _busy(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """A request is under way: its result line is not out yet. From then on the host may
+        read the body or start the next request (which drops what is left of this one)."""
+        return self.task is not None and not self.task.done() and self.response is None
 
     def error(self, what: str) -> AtError:
         return AtError(self.code(what))
@@ -279,15 +281,17 @@ class HttpClient(Subsystem):
         headers = [(n, v) for n, v in headers if n.lower() not in names] + self.headers
         return httpx.Request(method, url, headers=headers, content=body)
 
-    def _tls(self) -> Any:
+    def _tls(self) -> tuple[Any, bool]:
+        """The TLS client an https URL uses (None for http) and whether it sends SNI."""
         if httpx.URL(self.url).scheme != "https":
-            return None
+            return None, False
         values = self._role("ssl_context", [0])
         ssl = self.m.get(SslContexts)
-        return client_context(ssl.settings(values[0], values[1] if len(values) > 1 else 0))
+        settings = ssl.settings(values[0], values[1] if len(values) > 1 else 0)
+        return client_context(settings), settings.sni
 
     def _start(self, method: str, prefix: str, body: bytes | None, rsptime: int) -> None:
-        self.response = None
+        self._stop()
         self.task = asyncio.get_running_loop().create_task(
             self._run(method, prefix, body, rsptime))
 
@@ -298,14 +302,14 @@ class HttpClient(Subsystem):
                 self._failed(prefix, "deactivated", "PDP context not active")
                 return
             request = self._request(method, body)
-            tls = self._tls()
+            tls, sni = self._tls()
         except TlsError as exc:
             self._failed(prefix, "tls", str(exc))
             return
         except AtError:
             self._failed(prefix, "param", "bad request header")
             return
-        client = httpx.AsyncClient(transport=http.RoutedTransport(self.m, tls))
+        client = httpx.AsyncClient(transport=http.RoutedTransport(self.m, tls, sni))
         try:
             follow = self.config.get("follow_redirects", False)
             got = await within(self.m.clock, client.send(request, stream=True,

@@ -16,9 +16,33 @@ import httpx
 from simulator.world.dial import DialError, locate
 
 
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection whose TLS hello names the server only when the module sends SNI."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, sni: bool):
+        self.inner, self.sni = inner, sni
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self.inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self.inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return await self.inner.start_tls(ssl_context, server_hostname if self.sni else None,
+                                          timeout)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
 class _RoutedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, module: Any):
-        self.module = module
+    def __init__(self, module: Any, sni: bool):
+        self.module, self.sni = module, sni
         self.inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
@@ -29,8 +53,8 @@ class _RoutedBackend(httpcore.AsyncNetworkBackend):
             target_host, target_port = await locate(self.module, host, port)
         except DialError as exc:
             raise httpcore.ConnectError(f"dns: {exc}") from None
-        return await self.inner.connect_tcp(target_host, target_port, timeout, local_address,
-                                            socket_options)
+        return _Stream(await self.inner.connect_tcp(target_host, target_port, timeout,
+                                                    local_address, socket_options), self.sni)
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
@@ -74,11 +98,12 @@ class _Body(httpx.AsyncByteStream):
 
 
 class RoutedTransport(httpx.AsyncBaseTransport):
-    """One connection pool per request set-up, TLS as the module's SSL context says."""
+    """One connection pool per request set-up, TLS as the module's SSL context says (`sni`:
+    whether its hello names the server)."""
 
-    def __init__(self, module: Any, tls: ssl.SSLContext | None):
+    def __init__(self, module: Any, tls: ssl.SSLContext | None, sni: bool = True):
         self.pool = httpcore.AsyncConnectionPool(ssl_context=tls, max_connections=1,
-                                                 network_backend=_RoutedBackend(module))
+                                                 network_backend=_RoutedBackend(module, sni))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
