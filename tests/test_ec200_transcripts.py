@@ -17,26 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import serial
-import yaml
 from peers import SntpServer, TcpPeer, UdpPeer, connect, free_port
 from qi import ctl
+from replaying import HERE, copies, overrides, replay, setup
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
 SCALE = 50.0  # module seconds per real second
 REPLAY_SCALE = SCALE / 2  # the guide's waits ("at least 1 s") get a margin of 100 %
-SCENARIOS = yaml.safe_load((HERE / "ec200.transcripts.yaml").read_text())
-SETUP = yaml.safe_load((HERE / "ec200.setup.yaml").read_text())
-OVERRIDES = load_overrides([HERE / "ec200.skip.yaml"])
+SCENARIOS = copies("ec200")
+SETUP = setup("ec200")
+OVERRIDES = overrides("ec200")
 
 
 @dataclass
@@ -146,7 +137,7 @@ def group_of(scenario_id: str) -> str:
     return next(name for name, prefixes in GROUPS.items() if scenario_id.startswith(prefixes))
 
 
-def replay(scenario: dict, sim, data: Path) -> str | None:
+def replay_example(scenario: dict, sim, data: Path) -> str | None:
     """Replay one example on a module of its own (and data of its own); the failure, or None."""
     world = World()
     try:
@@ -156,9 +147,7 @@ def replay(scenario: dict, sim, data: Path) -> str | None:
                 data_dir=data / scenario["id"])
         world.pty = s.path
         options = ReplayOptions(profile="ec200t", timeout=10.0, time_scale=REPLAY_SCALE)
-        with serial.Serial(s.path, timeout=0) as port:
-            replayer = Replayer(SerialTransport(port), options, override.tolerate, play(world))
-            return replayer.run(classify_steps(steps_for(scenario)))
+        return replay(s.path, steps_for(scenario), options, override, remote=play(world))
     finally:
         world.close()
 
@@ -169,7 +158,7 @@ def test_guide_examples(group: str, sim, tmp_path: Path) -> None:
               and not override_for(s["id"], OVERRIDES).skip]
     assert chosen
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-        results = list(pool.map(lambda s: (s["id"], replay(s, sim, tmp_path)), chosen))
+        results = list(pool.map(lambda s: (s["id"], replay_example(s, sim, tmp_path)), chosen))
     failures = [f"{sid}: {failure} (setup steps count first)" for sid, failure in results
                 if failure]
     assert not failures, "\n".join(failures)

@@ -10,26 +10,15 @@ import fnmatch
 import re
 import ssl
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import serial
-import yaml
 from modem import Sim
+from replaying import copies, overrides, replay
 from servers import Pki, Reply, WebServer, padded
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
-TRANSCRIPTS = HERE / "fcm360w.secure.transcripts.yaml"
-SKIP_LIST = HERE / "fcm360w.secure.skip.yaml"
 SCALE = 1.0  # AT+QFWRITE waits 5 s for the data: no shorter, on a loaded machine
 # "host writes exactly 1757 bytes of ca.pem content ..." / "... of the CA certificate ..."
 UPLOAD = re.compile(r"host writes exactly (\d+) bytes of (?:the )?(\S+)")
@@ -52,7 +41,7 @@ ALIPAY_HEADERS = [("Server", "Tengine/2.1.0"), ("Date", "Tue, 12 Sep 2017 05:54:
 
 
 def scenario(scenario_id: str) -> dict:
-    (found,) = [s for s in yaml.safe_load(TRANSCRIPTS.read_text()) if s["id"] == scenario_id]
+    (found,) = [s for s in copies("fcm360w.secure") if s["id"] == scenario_id]
     return found
 
 
@@ -74,16 +63,13 @@ def generated(steps: list[dict], pems: dict[str, bytes]) -> dict[str, str]:
     return sends
 
 
-def replay(s: Sim, scenario_id: str, pems: dict[str, bytes], timeout: float = 15.0,
-           log: Callable[[str], None] = lambda message: None) -> tuple[str | None, serial.Serial]:
-    """Replays a scenario on simulator `s`; returns the failure and the still open port."""
+def replay_on(s: Sim, scenario_id: str, pems: dict[str, bytes], timeout: float = 15.0,
+              log: Callable[[str], None] = lambda message: None) -> str | None:
+    """Replays a scenario on simulator `s`: None, or the first difference."""
     steps = scenario(scenario_id)["steps"]
-    override = override_for(scenario_id, load_overrides([SKIP_LIST]))
+    override = override_for(scenario_id, overrides("fcm360w.secure"))
     options = ReplayOptions(profile="fcm360w", timeout=timeout, time_scale=SCALE / 2)
-    port = serial.Serial(s.path, timeout=0)
-    replayer = Replayer(SerialTransport(port), options, override.tolerate, log=log,
-                        send=override.send | generated(steps, pems))
-    return replayer.run(classify_steps(steps)), port
+    return replay(s.path, steps, options, override, send=generated(steps, pems), log=log)
 
 
 def legacy_server_context(pki: Pki, client_auth: bool) -> ssl.SSLContext:
@@ -95,7 +81,7 @@ def legacy_server_context(pki: Pki, client_auth: bool) -> ssl.SSLContext:
 
 
 def test_every_upload_step_gets_a_padded_pem_that_still_loads(pki, tmp_path) -> None:
-    steps = [step for s in yaml.safe_load(TRANSCRIPTS.read_text()) for step in s["steps"]]
+    steps = [step for s in copies("fcm360w.secure") for step in s["steps"]]
     waits = [step["wait"] for step in steps if "wait" in step and "bytes of" in step["wait"]]
     sends = generated(steps, uploads(pki))
     assert set(sends) == set(waits) and len(waits) == 10
@@ -113,16 +99,16 @@ def test_every_upload_step_gets_a_padded_pem_that_still_loads(pki, tmp_path) -> 
 
 
 def test_the_skip_list_names_real_scenarios_and_skips_none() -> None:
-    ids = {s["id"] for s in yaml.safe_load(TRANSCRIPTS.read_text())}
-    overrides = load_overrides([SKIP_LIST])
-    assert all(fnmatch.filter(ids, pattern) for pattern in overrides)
-    assert not any(override_for(i, overrides).skip for i in ids)
+    ids = {s["id"] for s in copies("fcm360w.secure")}
+    skips = overrides("fcm360w.secure")
+    assert all(fnmatch.filter(ids, pattern) for pattern in skips)
+    assert not any(override_for(i, skips).skip for i in ids)
 
 
 def test_ssl_context_config_uploads_the_ca_and_names_it(sim, pki, tmp_path) -> None:
     s = sim("fcm360w", time_scale=SCALE)
-    failure, port = replay(s, "fcm360w-ssl-context-config", uploads(pki))
-    with port:
+    failure = replay_on(s, "fcm360w-ssl-context-config", uploads(pki))
+    with serial.Serial(s.path, timeout=0) as port:
         assert failure is None, failure
         port.timeout = 10
         port.write(b'AT+QSSLCFG="cacert",1\r')
@@ -135,8 +121,7 @@ def test_mqtt_with_ssl_over_a_tls_listener(sim, own_broker, pki) -> None:
     broker = own_broker()
     s = sim("fcm360w", "--route", f"112.31.84.164:8307=127.0.0.1:{broker.tls}",
             time_scale=SCALE)
-    failure, port = replay(s, "fcm360w-mqtt-with-ssl", uploads(pki))
-    port.close()
+    failure = replay_on(s, "fcm360w-mqtt-with-ssl", uploads(pki))
     assert failure is None, failure
     assert f"on port {broker.tls}" in broker.log()  # the module came in over TLS
 
@@ -148,8 +133,7 @@ def test_https_upload_read_with_two_way_authentication(sim, pki, method: str) ->
     s = sim("fcm360w", "--route", f"220.180.239.212:8011=127.0.0.1:{server.port}",
             time_scale=SCALE)
     try:
-        failure, port = replay(s, f"fcm360w-https-{method}-read", uploads(pki))
-        port.close()
+        failure = replay_on(s, f"fcm360w-https-{method}-read", uploads(pki))
         seen = server.request()
     finally:
         server.close()
@@ -164,8 +148,7 @@ def test_https_get_read_with_headers(sim, pki) -> None:
     s = sim("fcm360w", "--route", f"www.alipay.com:443=127.0.0.1:{server.port}",
             time_scale=SCALE)
     try:
-        failure, port = replay(s, "fcm360w-https-get-read", uploads(pki))
-        port.close()
+        failure = replay_on(s, "fcm360w-https-get-read", uploads(pki))
         seen = server.request()
     finally:
         server.close()
@@ -188,9 +171,8 @@ def test_https_post_fails_with_certificates_of_another_ca(sim, pki, swapped: str
             time_scale=SCALE)
     seen: list[str] = []
     try:
-        failure, port = replay(s, "fcm360w-https-post-read", pems, timeout=5.0,
-                               log=seen.append)
-        port.close()
+        failure = replay_on(s, "fcm360w-https-post-read", pems, timeout=5.0,
+                           log=seen.append)
     finally:
         server.close()
     assert failure is not None and "'+QHTTPPOST: 0,200,285' got nothing" in failure

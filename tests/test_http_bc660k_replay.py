@@ -8,30 +8,16 @@ line wraps are corrected in bc660k.http.skip.yaml."""
 from __future__ import annotations
 
 import queue
-from pathlib import Path
 from typing import Any
 
 import pytest
-import serial
-import yaml
 from cellular import variant
 from qi import ctl
+from replaying import copies, overrides, replay, setup
 from servers import Reply, Seen, WebServer
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
-COPIES = HERE / "bc660k.http.transcripts.yaml"
-SETUP = HERE / "bc660k.http.setup.yaml"
-POWER_SETUP = HERE / "bc660k.power.setup.yaml"
-SKIPS = HERE / "bc660k.http.skip.yaml"
 SCALE = 20.0
 HOST = "ncu-receiver.fukuku.saico.dev"
 PATH = "/gas-meter/push/****"  # the document's redaction, kept: the URL is 57 bytes with it
@@ -49,27 +35,27 @@ REQUESTS = {"bc660k-http-poweroff-H3": ["GET", "POST"], "bc660k-http-psm-H3": ["
 
 
 def rows() -> dict[str, list[Any]]:
-    return {entry["id"]: entry["steps"] for entry in yaml.safe_load(COPIES.read_text())}
+    return {entry["id"]: entry["steps"] for entry in copies("bc660k.http")}
 
 
-def setup() -> dict[str, Any]:
-    own = yaml.safe_load(SETUP.read_text())
-    own["blocks"] = {**yaml.safe_load(POWER_SETUP.read_text())["blocks"], **own["blocks"]}
+def flow_plan() -> dict[str, Any]:
+    own = setup("bc660k.http")
+    own["blocks"] = {**setup("bc660k.power")["blocks"], **own["blocks"]}
     return own
 
 
 def flow_steps(flow: str) -> list[Any]:
     """The blocks a flow needs, then its rows, with each prose step the setup expands
     replaced by the rows and blocks it stands for."""
-    plan, copies = setup(), rows()
+    plan, copied = flow_plan(), rows()
 
     def steps_of(name: str) -> list[Any]:
-        return copies[name] if name in copies else plan["blocks"][name]
+        return copied[name] if name in copied else plan["blocks"][name]
 
     expand = plan.get("expand", {}).get(flow, {})
     steps = [step for name in plan["scenarios"].get(flow, []) for step in steps_of(name)]
     for row in plan["flows"][flow]:
-        for step in copies[row]:
+        for step in copied[row]:
             text = step.get("wait")
             steps += [s for name in expand[text] for s in steps_of(name)] if text in expand \
                 else [step]
@@ -100,13 +86,13 @@ def received(server: WebServer) -> list[Seen]:
 def test_the_files_fit_together() -> None:
     assert (len(STATUS), len(MEASUREMENT), len(RECEIPT)) == (99, 146, 139)
     assert len(f"https://{HOST}{PATH}") == 57
-    plan, copies = setup(), rows()
-    assert sorted(row for flow in plan["flows"].values() for row in flow) == sorted(copies)
+    plan, copied = flow_plan(), rows()
+    assert sorted(row for flow in plan["flows"].values() for row in flow) == sorted(copied)
     assert set(plan["scenarios"]) == set(plan["flows"]) == set(REQUESTS)
     for flow, prose in plan["expand"].items():
-        waits = [step.get("wait") for row in plan["flows"][flow] for step in copies[row]]
+        waits = [step.get("wait") for row in plan["flows"][flow] for step in copied[row]]
         assert set(prose) <= set(waits), flow  # each expanded step is one the rows print
-    send = override_for("bc660k-http-poweroff-H3-3", load_overrides([SKIPS])).send
+    send = override_for("bc660k-http-poweroff-H3-3", overrides("bc660k.http")).send
     body = next(text for text in send if text.startswith("{"))
     assert send[body].encode() == MEASUREMENT and len(body) == 147
 
@@ -114,7 +100,7 @@ def test_the_files_fit_together() -> None:
 @pytest.mark.parametrize("flow", sorted(REQUESTS))
 def test_bc660k_https_flow(sim, pki, tmp_path, flow: str) -> None:
     server, names = https_server(pki)
-    override = override_for(flow, load_overrides([SKIPS]))  # a flow is named as its rows
+    override = override_for(flow, overrides("bc660k.http"))  # a flow is named as its rows
     # the network keeps a connection an hour (PSM comes when a flow asks for it), and the
     # UART idle window is 40 s (2 s here): the replay's silence checks never outlast it
     profile = variant(tmp_path, "bc660k", "bc660k-http", sleep={"idle_window": "40s"},
@@ -129,9 +115,7 @@ def test_bc660k_https_flow(sim, pki, tmp_path, flow: str) -> None:
 
     options = ReplayOptions(profile="bc660k", timeout=15.0, time_scale=SCALE)
     try:
-        with serial.Serial(s.path, timeout=0) as port:
-            failure = Replayer(SerialTransport(port), options, override.tolerate, remote,
-                               send=override.send).run(classify_steps(flow_steps(flow)))
+        failure = replay(s.path, flow_steps(flow), options, override, remote=remote)
         seen = received(server)
     finally:
         server.close()

@@ -3,24 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import serial
-import yaml
+from replaying import copies, overrides, replay
 from servers import Reply, WebServer
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
-SKIP_LIST = HERE / "fcm360w.http.skip.yaml"
 SCALE = 10.0
 ECHO_PATH = "/DEMOWebServices2.8/Service.asmx/Echo"
 ECHO_BODY = (b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
@@ -29,12 +17,12 @@ ECHO_BODY = (b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
 
 
 def scenarios() -> list[dict]:
-    return yaml.safe_load((HERE / "fcm360w.http.transcripts.yaml").read_text())
+    return copies("fcm360w.http")
 
 
 def replayable() -> list[dict]:
-    overrides = load_overrides([SKIP_LIST])
-    return [s for s in scenarios() if not override_for(s["id"], overrides).skip]
+    skips = overrides("fcm360w.http")
+    return [s for s in scenarios() if not override_for(s["id"], skips).skip]
 
 
 def test_the_skip_list_names_real_scenarios() -> None:
@@ -47,14 +35,12 @@ def test_the_skip_list_names_real_scenarios() -> None:
 def test_fcm360w_http_dialog(sim, scenario) -> None:
     server = WebServer()
     server.replies[ECHO_PATH] = Reply(200, ECHO_BODY)
-    override = override_for(scenario["id"], load_overrides([SKIP_LIST]))
+    override = override_for(scenario["id"], overrides("fcm360w.http"))
     s = sim("fcm360w", "--route", f"api.efxnow.com:80=127.0.0.1:{server.port}",
             time_scale=SCALE)
     options = ReplayOptions(profile="fcm360w", timeout=15.0, time_scale=SCALE / 2)
     try:
-        with serial.Serial(s.path, timeout=0) as port:
-            failure = Replayer(SerialTransport(port), options, override.tolerate).run(
-                classify_steps(scenario["steps"]))
+        failure = replay(s.path, scenario["steps"], options, override)
         seen = server.request()
     finally:
         server.close()

@@ -25,27 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import serial
-import yaml
 from cellular import variant
 from cloud import AutoSubscribe
+from replaying import copies, overrides, replay, setup
 from servers import Broker, Pki, padded
 
-from simulator.replay import (
-    CTRL_Z,
-    Override,
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import CTRL_Z, Override, ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
-COPIES = [HERE / "bc660k.mqtt.transcripts.yaml", HERE / "bc660k.power.transcripts.yaml"]
-SETUP = HERE / "bc660k.mqtt.setup.yaml"
-SKIPS = HERE / "bc660k.mqtt.skip.yaml"
 # MQTT and TLS run on real sockets; 5x keeps the module's 10 s CONNACK wait at 2 s
 SCALE = 5.0
 
@@ -65,30 +51,30 @@ SIGN_METHOD, TIMESTAMP = "hmacsha256", "2524608000000"
 
 
 def rows() -> dict[str, dict]:
-    return {row["id"]: row for path in COPIES for row in yaml.safe_load(path.read_text())}
+    return {row["id"]: row for name in ("bc660k.mqtt", "bc660k.power") for row in copies(name)}
 
 
 def flow(name: str) -> tuple[list[dict], list[str]]:
     """The flow's raw steps, and the ids of the rows in it."""
-    setup, copies = yaml.safe_load(SETUP.read_text()), rows()
+    plan, copied = setup("bc660k.mqtt"), rows()
     steps: list[dict] = []
     ids: list[str] = []
-    for part in setup["flows"][name]:
-        if part in setup["blocks"]:
-            steps += setup["blocks"][part]
+    for part in plan["flows"][name]:
+        if part in plan["blocks"]:
+            steps += plan["blocks"][part]
         else:
-            steps += copies[part]["steps"]
+            steps += copied[part]["steps"]
             ids.append(part)
     return steps, ids
 
 
 def override(ids: list[str]) -> Override:
     """The skip-list entries of every row in a flow, merged."""
-    overrides = load_overrides([SKIPS])
+    skips = overrides("bc660k.mqtt")
     tolerate: dict[str, tuple[str, ...]] = {}
     send: dict[str, str] = {}
     for row in dict.fromkeys(ids):
-        found = override_for(row, overrides)
+        found = override_for(row, skips)
         assert found.skip is None, row
         for line, accepted in found.tolerate.items():
             tolerate[line] = tuple(dict.fromkeys(tolerate.get(line, ()) + accepted))
@@ -135,17 +121,14 @@ def with_cloud(steps: list[dict], cloud: dict[str, Callable[[], str | None]]) ->
     return [{"remote": step["wait"]} if step.get("wait") in cloud else step for step in steps]
 
 
-def replay(sim, profile: str, routes: list[str], name: str, extra_sends: dict[str, str],
-           cloud: dict[str, Callable[[], str | None]]) -> None:
+def replay_flow(sim, profile: str, routes: list[str], name: str, extra_sends: dict[str, str],
+                cloud: dict[str, Callable[[], str | None]]) -> None:
     steps, ids = flow(name)
     found = override(ids)
     s = sim(profile, *[a for r in routes for a in ("--route", r)], time_scale=SCALE)
     options = ReplayOptions(profile="bc660k", timeout=15.0, time_scale=SCALE)
-    with serial.Serial(s.path, timeout=0) as port:
-        failure = Replayer(SerialTransport(port), options, found.tolerate,
-                           remote=lambda text: cloud[text](),
-                           send={**found.send, **extra_sends}).run(
-            classify_steps(with_cloud(steps, cloud)))
+    failure = replay(s.path, with_cloud(steps, cloud), options, found,
+                     remote=lambda text: cloud[text](), send=extra_sends)
     assert failure is None, failure
 
 
@@ -180,7 +163,7 @@ def test_aws_iot_flow(sim, own_broker, pki, tmp_path, design: str) -> None:
               "8.8.8.8=127.0.0.1"]
     steps, _ = flow(f"aws-{design}")
     try:
-        replay(sim, module_profile(tmp_path), routes, f"aws-{design}", uploads(steps, pki),
+        replay_flow(sim, module_profile(tmp_path), routes, f"aws-{design}", uploads(steps, pki),
                {"cloud publishes to the subscribed topic": console.publish})
     finally:
         console.client.close()
@@ -233,7 +216,7 @@ def test_alibaba_cloud_flow(sim, own_broker, tmp_path, design: str) -> None:
     cloud = AliCloud(broker)
     routes = [f"{ALI_HOST}:1883=127.0.0.1:{front.port}", "8.8.8.8=127.0.0.1"]
     try:
-        replay(sim, module_profile(tmp_path), routes, f"ali-{design}", {},
+        replay_flow(sim, module_profile(tmp_path), routes, f"ali-{design}", {},
                {"cloud replies": cloud.reply, "cloud pushes a downlink message": cloud.push})
     finally:
         cloud.client.close()
@@ -245,10 +228,10 @@ def test_alibaba_cloud_flow(sim, own_broker, tmp_path, design: str) -> None:
 
 
 def test_the_flows_use_every_copied_row() -> None:
-    setup = yaml.safe_load(SETUP.read_text())
-    used = {part for parts in setup["flows"].values() for part in parts}
-    copied = {row["id"] for row in yaml.safe_load(COPIES[0].read_text())}
+    plan = setup("bc660k.mqtt")
+    used = {part for parts in plan["flows"].values() for part in parts}
+    copied = {row["id"] for row in copies("bc660k.mqtt")}
     assert copied <= used
-    assert used - set(setup["blocks"]) <= set(rows())
-    for pattern in load_overrides([SKIPS]):
+    assert used - set(plan["blocks"]) <= set(rows())
+    for pattern in overrides("bc660k.mqtt"):
         assert fnmatch.filter(used, pattern), pattern

@@ -6,37 +6,26 @@ CLOSE OK, the FCM360W's error numbers)."""
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
-import serial
-import yaml
 from peers import TcpPeer, UdpPeer, free_port, twin_peers
 from qi import ctl, open_module, opened, read_once, send
+from replaying import copies, overrides, replay, setup
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
 SCALE = 20.0
 
 
 def scenarios(family: str) -> list[dict]:
-    return yaml.safe_load((HERE / f"{family}.sockets.transcripts.yaml").read_text())
+    return copies(f"{family}.sockets")
 
 
-def replay(sim, family: str, scenario: dict, routes: list[str]) -> str | None:
-    setup = yaml.safe_load((HERE / f"{family}.sockets.setup.yaml").read_text())
-    skip = HERE / f"{family}.sockets.skip.yaml"
-    override = override_for(scenario["id"], load_overrides([skip]) if skip.exists() else {})
-    steps = [step for block in setup["scenarios"].get(scenario["id"], [])
-             for step in setup["blocks"][block]] + scenario["steps"]
+def replay_on(sim, family: str, scenario: dict, routes: list[str]) -> str | None:
+    before = setup(f"{family}.sockets")
+    override = override_for(scenario["id"], overrides(f"{family}.sockets"))
+    steps = [step for block in before["scenarios"].get(scenario["id"], [])
+             for step in before["blocks"][block]] + scenario["steps"]
     s = sim(family, *[a for r in routes for a in ("--route", r)], time_scale=SCALE)
 
     def remote(text: str) -> str | None:
@@ -46,16 +35,14 @@ def replay(sim, family: str, scenario: dict, routes: list[str]) -> str | None:
         return f"no peer plays {text!r}"
 
     options = ReplayOptions(profile=family, timeout=10.0, time_scale=SCALE / 2)
-    with serial.Serial(s.path, timeout=0) as port:
-        return Replayer(SerialTransport(port), options, override.tolerate, remote).run(
-            classify_steps(steps))
+    return replay(s.path, steps, options, override, remote=remote)
 
 
 @pytest.mark.parametrize("scenario", scenarios("bc660k"), ids=lambda s: s["id"])
 def test_bc660k_document_dialogs(sim, scenario):
     tcp, udp = twin_peers(b"hello world")  # "server answers" every message, TCP and UDP
     try:
-        failure = replay(sim, "bc660k", scenario, [f"220.180.239.212:8058=127.0.0.1:{tcp.port}"])
+        failure = replay_on(sim, "bc660k", scenario, [f"220.180.239.212:8058=127.0.0.1:{tcp.port}"])
     finally:
         tcp.close()
         udp.close()
@@ -68,7 +55,7 @@ def test_fcm360w_document_dialog(sim, scenario):
     server = TcpPeer(greet=(6 / SCALE, b"Test 1\r\n"))
     try:
         route = f"220.180.239.212:8009=127.0.0.1:{server.port}"
-        failure = replay(sim, "fcm360w", scenario, [route])
+        failure = replay_on(sim, "fcm360w", scenario, [route])
     finally:
         server.close()
     assert failure is None, failure

@@ -7,22 +7,12 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from pathlib import Path
 
 import pytest
-import serial
-import yaml
+from replaying import copies, overrides, replay, setup
 
-from simulator.replay import (
-    Replayer,
-    ReplayOptions,
-    SerialTransport,
-    classify_steps,
-    load_overrides,
-    override_for,
-)
+from simulator.replay import ReplayOptions, override_for
 
-HERE = Path(__file__).parent / "transcripts"
 SCALE = 20.0
 DOC_DATA = b"Test data from SSL"
 # What the document's server does in each dialog: answer once it has both sends (36 bytes), or
@@ -83,21 +73,19 @@ class TlsServer:
             conn.close()
 
 
-SKIP_LIST = HERE / "fcm360w.ssl.skip.yaml"
-
 
 def scenarios() -> list[dict]:
-    return yaml.safe_load((HERE / "fcm360w.ssl.transcripts.yaml").read_text())
+    return copies("fcm360w.ssl")
 
 
 def replayable() -> list[dict]:
-    overrides = load_overrides([SKIP_LIST])
-    return [s for s in scenarios() if not override_for(s["id"], overrides).skip]
+    skips = overrides("fcm360w.ssl")
+    return [s for s in scenarios() if not override_for(s["id"], skips).skip]
 
 
 def test_the_skip_list_names_real_scenarios_and_keeps_most() -> None:
     ids = {s["id"] for s in scenarios()}
-    assert set(load_overrides([SKIP_LIST])) <= ids
+    assert set(overrides("fcm360w.ssl")) <= ids
     assert len(replayable()) == 3
 
 
@@ -106,18 +94,16 @@ def test_fcm360w_ssl_dialog(sim, pki, tmp_path, scenario) -> None:
     server = TlsServer(pki.server_context(), SERVER[scenario["id"]])
     profile = tmp_path / "fcm360w-ssl.yaml"
     profile.write_text(VARIANT)
-    setup = yaml.safe_load((HERE / "fcm360w.ssl.setup.yaml").read_text())
-    override = override_for(scenario["id"], load_overrides([SKIP_LIST]))
-    steps = [step for block in setup["scenarios"].get(scenario["id"], [])
-             for step in setup["blocks"][block]] + scenario["steps"]
+    before = setup("fcm360w.ssl")
+    override = override_for(scenario["id"], overrides("fcm360w.ssl"))
+    steps = [step for block in before["scenarios"].get(scenario["id"], [])
+             for step in before["blocks"][block]] + scenario["steps"]
     routes = [f"220.180.239.212:{p}=127.0.0.1:{server.port}" for p in (8010, 8011)]
     s = sim(str(profile), *[a for r in routes for a in ("--route", r)], time_scale=SCALE)
 
     options = ReplayOptions(profile="fcm360w", timeout=10.0, time_scale=SCALE / 2)
     try:
-        with serial.Serial(s.path, timeout=0) as port:
-            failure = Replayer(SerialTransport(port), options, override.tolerate).run(
-                classify_steps(steps))
+        failure = replay(s.path, steps, options, override)
     finally:
         server.close()
     assert failure is None, failure
