@@ -75,3 +75,13 @@ def attached(lines: Lines) -> None:
             return
         lines.quiet("nothing", 0.2)
     raise AssertionError("the module did not register")
+
+
+def upload(lines: Lines, name: str, data: bytes) -> None:
+    """A module file written with AT+QFOPEN / AT+QFWRITE / AT+QFCLOSE (FCM360W)."""
+    assert lines.command(f'AT+QFOPEN="{name}",1') == ["+QFOPEN: 1", "OK"]
+    assert lines.command(f"AT+QFWRITE=1,{len(data)}") == ["CONNECT"]
+    lines.send(data)
+    assert lines.wait(r"\+QFWRITE:") == f"+QFWRITE: {len(data)},{len(data)}"
+    assert lines.wait("OK") == "OK"
+    assert lines.command("AT+QFCLOSE=1") == ["OK"]

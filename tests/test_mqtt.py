@@ -9,7 +9,7 @@ import os
 import signal
 
 import pytest
-from appkit import Lines, attached
+from appkit import Lines, attached, upload
 
 from simulator.control import VerbError
 from simulator.control.client import request
@@ -185,22 +185,13 @@ def test_open_failures_have_their_result_codes(modem, broker) -> None:
     assert lines.command("AT+QMTCONN?") == ["+QMTCONN: 0,3", "OK"]
 
 
-def _upload(lines: Lines, name: str, data: bytes) -> None:
-    assert lines.command(f'AT+QFOPEN="{name}",1') == ["+QFOPEN: 1", "OK"]
-    assert lines.command(f"AT+QFWRITE=1,{len(data)}") == ["CONNECT"]
-    lines.send(data)
-    assert lines.wait(r"\+QFWRITE:") == f"+QFWRITE: {len(data)},{len(data)}"
-    assert lines.wait("OK") == "OK"
-    assert lines.command("AT+QFCLOSE=1") == ["OK"]
-
-
 def _tls_module(modem, pki, certificate: bytes | None, key: bytes | None) -> Lines:
     lines = module(modem)
-    _upload(lines, "ca.pem", pki.ca_pem.read_bytes())
+    upload(lines, "ca.pem", pki.ca_pem.read_bytes())
     settings = ['"seclevel",2,2', '"cacert",2,"ca.pem"']
     if certificate is not None and key is not None:
-        _upload(lines, "user.pem", certificate)
-        _upload(lines, "user_key.pem", key)
+        upload(lines, "user.pem", certificate)
+        upload(lines, "user_key.pem", key)
         settings += ['"clientcert",2,"user.pem"', '"clientkey",2,"user_key.pem"']
     for setting in settings:
         assert lines.command(f"AT+QSSLCFG={setting}") == ["OK"]
@@ -232,7 +223,7 @@ def test_mutual_tls_fails_without_a_trusted_client_certificate(modem, broker, pk
 
 def test_server_not_trusted_fails_the_handshake(modem, broker, pki) -> None:
     lines = module(modem)
-    _upload(lines, "other.pem", pki.other_ca.cert_pem.bytes())
+    upload(lines, "other.pem", pki.other_ca.cert_pem.bytes())
     for setting in ['"seclevel",0,1', '"cacert",0,"other.pem"']:
         assert lines.command(f"AT+QSSLCFG={setting}") == ["OK"]
     assert lines.command('AT+QMTCFG="ssl",0,1,0') == ["OK"]

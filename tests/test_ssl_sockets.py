@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from appkit import Lines
+from appkit import Lines, upload
 from atport import AtPort
 from peers import TcpPeer
 
@@ -61,18 +61,9 @@ def echo(pki):
     server.close()
 
 
-def _upload(lines: Lines, name: str, data: bytes) -> None:
-    assert lines.command(f'AT+QFOPEN="{name}",1') == ["+QFOPEN: 1", "OK"]
-    assert lines.command(f"AT+QFWRITE=1,{len(data)}") == ["CONNECT"]
-    lines.send(data)
-    assert lines.wait(r"\+QFWRITE:") == f"+QFWRITE: {len(data)},{len(data)}"
-    assert lines.wait("OK") == "OK"
-    assert lines.command("AT+QFCLOSE=1") == ["OK"]
-
-
 def _module(modem, pki, ca: bytes | None = None, scale: float = 1.0) -> Lines:
     lines = Lines(modem("fcm360w", time_scale=scale))
-    _upload(lines, "ca.pem", ca or pki.ca_pem.read_bytes())
+    upload(lines, "ca.pem", ca or pki.ca_pem.read_bytes())
     for setting in ['"sslversion",1,4', '"seclevel",1,1', '"cacert",1,"ca.pem"']:
         assert lines.command(f"AT+QSSLCFG={setting}") == ["OK"]
     return lines
