@@ -14,6 +14,8 @@ import time
 import pytest
 from appkit import Lines, upload
 from atport import AtPort
+from cellular import variant
+from conftest import BOOT_TAIL
 from peers import TcpPeer
 
 BYE = b"bye"  # the echo server closes the connection after echoing this
@@ -126,6 +128,23 @@ def test_untrusted_server_fails_the_open(modem, pki, echo) -> None:
     assert lines.wait(r"\+QSSLOPEN:") == "+QSSLOPEN: 0,550"
     assert lines.command("AT+QSSLSTATE") == ["OK"]  # the ID is free again
     assert lines.command(f'AT+QSSLOPEN=1,2,"127.0.0.1",{echo.port},2') == ["ERROR"]
+
+
+def test_the_context_negotiatetime_bounds_the_handshake(sim, pki, tmp_path) -> None:
+    """A server that accepts but never answers the hello: +QSSLOPEN reports the time-out
+    after the connect time plus the context's "negotiatetime" (10 s, not the default 300 s)."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
+    profile = variant(tmp_path, "fcm360w", ssl_sockets={"open_timeout": "1s"})
+    lines = Lines(sim(profile, time_scale=10.0).open())
+    lines.port.expect(BOOT_TAIL["fcm360w"])
+    assert lines.command('AT+QSSLCFG="negotiatetime",1,10') == ["OK"]
+    assert lines.command(f'AT+QSSLOPEN=1,0,"127.0.0.1",{silent.getsockname()[1]}') == ["OK"]
+    # 11 module seconds are 1.1 s here; the default 300 s would take 30 s
+    assert lines.wait(r"\+QSSLOPEN:", timeout=15) == "+QSSLOPEN: 0,567"
+    assert held  # the TCP connection was made; the handshake is what timed out
+    silent.close()
 
 
 # -- +++ and ATO, bulk data --------------------------------------------------------------------

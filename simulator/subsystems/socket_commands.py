@@ -170,13 +170,13 @@ class SocketCommands(QiSubsystem):
         error = await self._establish(sock)
         self.m.urc(Info.of(self.open_prefix, sock.id, self.errors.code(error) if error else 0))
 
-    def _open_limit(self) -> float:
+    def _open_limit(self, sock: Socket) -> float:
         return Duration.parse(self.config.get("open_timeout", "150s"))
 
     async def _establish(self, sock: Socket) -> str | None:
         """Set the reserved socket up for real; the error name, or None on success."""
         try:
-            await within(self.m.clock, self._connect(sock), self._open_limit())
+            await within(self.m.clock, self._connect(sock), self._open_limit(sock))
         except SocketError as exc:
             self.table.release(sock, force=True)
             return exc.name

@@ -18,7 +18,6 @@ from typing import Any
 from simulator.at.command import Bare
 from simulator.at.dispatcher import EXEC, READ, TEST, WRITE, command
 from simulator.at.replies import Info, Quoted, Replies
-from simulator.profile import Duration
 from simulator.subsystems.qi_sockets import QiSockets
 from simulator.subsystems.socket_commands import SCHEMA, SocketCommands
 from simulator.subsystems.socket_table import Access, Service, Socket, SocketError, SocketTable
@@ -30,10 +29,7 @@ from simulator.world.tls import TlsError, client_context, server_name
 class SslSockets(SocketCommands):
     name = "ssl_sockets"
     section = "ssl_sockets"
-    schema: Any = {
-        **SCHEMA,
-        "negotiate_time": Duration,  # the handshake's limit, on top of open_timeout
-    }
+    schema: Any = SCHEMA
     open_prefix = "+QSSLOPEN"
     urc_prefix = "+QSSLURC"
     state_prefix = "+QSSLSTATE"
@@ -80,9 +76,9 @@ class SslSockets(SocketCommands):
         self.contexts[sid] = ctx_id
         return self._open(sock)
 
-    def _open_limit(self) -> float:
-        return super()._open_limit() + Duration.parse(
-            self.config.get("negotiate_time", "300s"))
+    def _open_limit(self, sock: Socket) -> float:
+        """The connect time and the context's "negotiatetime" for the handshake."""
+        return super()._open_limit(sock) + self.tls.handshake_time(self.contexts[sock.id])
 
     async def _connect(self, sock: Socket) -> None:
         """The plain connection, then the TLS handshake over it."""
