@@ -58,9 +58,10 @@ def read_all(port: AtPort, sid: int, size: int, chunk: int = 1500) -> bytes:
     return bytes(got)
 
 
-def read_once(port: AtPort, sid: int, chunk: int = 1500) -> bytes:
-    port.write(f"AT+QIRD={sid},{chunk}\r".encode())
-    port.take(b"\r\n+QIRD: ")  # a "recv" URC may come first
+def read_once(port: AtPort, sid: int, chunk: int = 1500, command: str = "+QIRD") -> bytes:
+    """One read (AT+QIRD, or AT+QSSLRECV with `command`): the bytes it returned."""
+    port.write(f"AT{command}={sid},{chunk}\r".encode())
+    port.take(f"\r\n{command}: ".encode())  # a "recv" URC may come first
     count = int(port.take(b"\r\n")[:-2])
     data = port.take_bytes(count)
     tail = port.take(b"OK\r\n")

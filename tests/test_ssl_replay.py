@@ -4,12 +4,11 @@ dialogs say the server sends."""
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
 
 import pytest
 from replaying import copies, overrides, replay, setup
+from servers import TlsListener
 
 from simulator.replay import ReplayOptions, override_for
 
@@ -28,50 +27,27 @@ GREET_AFTER = 0.3  # seconds of quiet before the server speaks first
 VARIANT = "extends: fcm360w\nssl_sockets:\n  escape_guard: 0s\n"
 
 
-class TlsServer:
-    """Accepts TLS clients and plays the document's server (`SERVER`) on each."""
+def document_server(context: ssl.SSLContext, role: tuple[str, int]) -> TlsListener:
+    """A TLS server that plays the document's server (`SERVER`) on each client."""
+    kind, expect = role
 
-    def __init__(self, context: ssl.SSLContext, role: tuple[str, int]):
-        self.context = context
-        self.role, self.expect = role
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections: list[ssl.SSLSocket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
+    def play(conn: ssl.SSLSocket) -> None:
+        nonlocal kind
+        if kind == "greet":
+            conn.settimeout(GREET_AFTER)
             try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._play, args=(raw,), daemon=True).start()
+                conn.recv(4096)
+            except TimeoutError:
+                conn.sendall(DOC_DATA)
+            conn.settimeout(None)
+        got = 0
+        while data := conn.recv(4096):
+            got += len(data)
+            if kind == "answer" and got >= expect:
+                conn.sendall(DOC_DATA)
+                kind = "quiet"
 
-    def _play(self, raw: socket.socket) -> None:
-        try:
-            conn = self.context.wrap_socket(raw, server_side=True)
-            self.connections.append(conn)
-            if self.role == "greet":
-                conn.settimeout(GREET_AFTER)
-                try:
-                    conn.recv(4096)
-                except TimeoutError:
-                    conn.sendall(DOC_DATA)
-                conn.settimeout(None)
-            got = 0
-            while data := conn.recv(4096):
-                got += len(data)
-                if self.role == "answer" and got >= self.expect:
-                    conn.sendall(DOC_DATA)
-                    self.role = "quiet"
-        except (OSError, ssl.SSLError):
-            return
-
-    def close(self) -> None:
-        self.listener.close()
-        for conn in self.connections:
-            conn.close()
-
+    return TlsListener(context, play)
 
 
 def scenarios() -> list[dict]:
@@ -91,7 +67,7 @@ def test_the_skip_list_names_real_scenarios_and_keeps_most() -> None:
 
 @pytest.mark.parametrize("scenario", replayable(), ids=lambda s: s["id"])
 def test_fcm360w_ssl_dialog(sim, pki, tmp_path, scenario) -> None:
-    server = TlsServer(pki.server_context(), SERVER[scenario["id"]])
+    server = document_server(pki.server_context(), SERVER[scenario["id"]])
     profile = tmp_path / "fcm360w-ssl.yaml"
     profile.write_text(VARIANT)
     before = setup("fcm360w.ssl")

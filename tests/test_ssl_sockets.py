@@ -17,6 +17,8 @@ from atport import AtPort
 from cellular import variant
 from conftest import BOOT_TAIL
 from peers import TcpPeer
+from qi import read_once
+from servers import TlsListener
 
 BYE = b"bye"  # the echo server closes the connection after echoing this
 SCALE = 5.0  # module seconds per real second: the 1 s guard time is 0.2 s
@@ -24,41 +26,17 @@ GUARD = 1.0 / SCALE
 CONNECT = b"\r\nCONNECT\r\n"
 
 
-class TlsEcho:
-    """Echoes every TLS client; closes a connection once it has echoed BYE."""
-
-    def __init__(self, context: ssl.SSLContext):
-        self.context = context
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.server_names: list[str | None] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(raw,), daemon=True).start()
-
-    def _echo(self, raw: socket.socket) -> None:
-        try:
-            with self.context.wrap_socket(raw, server_side=True) as conn:
-                while data := conn.recv(4096):
-                    conn.sendall(data)
-                    if data.endswith(BYE):
-                        return
-        except (OSError, ssl.SSLError):
+def _echo(conn: ssl.SSLSocket) -> None:
+    """Echoes a TLS client; closes the connection once it has echoed BYE."""
+    while data := conn.recv(4096):
+        conn.sendall(data)
+        if data.endswith(BYE):
             return
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture
 def echo(pki):
-    server = TlsEcho(pki.server_context())
+    server = TlsListener(pki.server_context(), _echo)
     yield server
     server.close()
 
@@ -185,13 +163,7 @@ def _ssl_send_all(port: AtPort, sid: int, data: bytes) -> bytes:
 
 
 def _ssl_read(port: AtPort, sid: int, size: int = 1500) -> bytes:
-    port.write(f"AT+QSSLRECV={sid},{size}\r".encode())
-    port.take(b"\r\n+QSSLRECV: ")  # a "recv" URC may come first
-    count = int(port.take(b"\r\n")[:-2])
-    data = port.take_bytes(count)
-    tail = port.take(b"OK\r\n")
-    assert tail == (b"\r\n\r\nOK\r\n" if count else b"\r\nOK\r\n"), tail
-    return data
+    return read_once(port, sid, size, "+QSSLRECV")
 
 
 def _stream(port: AtPort, data: bytes) -> bytes:
